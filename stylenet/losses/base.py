@@ -1,0 +1,72 @@
+"""Common shape of the feature losses: named taps, a weight, named weighted terms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from torch import Tensor, nn
+
+from stylenet.vgg import VGGEncoder
+
+
+def as_weights(layers: Mapping[str, float] | Sequence[str]) -> dict[str, float]:
+    """``{tap: weight}`` from a mapping, or from a list of taps weighted 1 each."""
+    if isinstance(layers, str):
+        raise TypeError(f"layers must be a list or a mapping of taps, got the string {layers!r}")
+    if isinstance(layers, Mapping):
+        return {str(k): float(v) for k, v in layers.items()}
+    return {str(tap): 1.0 for tap in layers}
+
+
+class FeatureLoss(nn.Module):
+    """A loss on encoder features; ``forward`` returns ``{term name: weighted scalar}``."""
+
+    name = "loss"
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = float(weight)
+
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """Encoder taps this loss reads."""
+        raise NotImplementedError
+
+    def bind(self, encoder: VGGEncoder) -> None:
+        """Check the taps against ``encoder`` (and derive anything that depends on its layers)."""
+        encoder.check_taps(self.taps)
+
+
+class StyleLoss(FeatureLoss):
+    """A loss against statistics of a style image, held as non-persistent buffers.
+
+    Subclasses implement :meth:`statistics` (features -> ``{key: (B, ...)}``); targets may have batch 1
+    (one style for the whole batch) or the input's batch size (one style per sample).
+    """
+
+    def statistics(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def set_target(self, features: Mapping[str, Tensor]) -> None:
+        for key, value in self.statistics(features).items():
+            self.register_buffer(self._buffer(key), value.detach(), persistent=False)
+
+    def target(self, key: str) -> Tensor:
+        buffer = getattr(self, self._buffer(key), None)
+        if buffer is None:
+            raise RuntimeError(f"{type(self).__name__} has no style target: call set_style() first")
+        return buffer
+
+    @staticmethod
+    def _buffer(key: str) -> str:
+        return "target_" + key.replace(".", "_").replace("->", "__")
+
+    def term_weights(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def forward(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        weights = self.term_weights()
+        return {
+            f"{self.name}/{key}": self.weight * weights[key] * (value - self.target(key)).pow(2).mean()
+            for key, value in self.statistics(features).items()
+        }

@@ -1,0 +1,65 @@
+"""Perceptual loss: one encoder, a content loss, any number of style losses, total variation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from stylenet.losses.base import StyleLoss
+from stylenet.losses.content import ContentLoss
+from stylenet.losses.tv import TotalVariationLoss
+from stylenet.vgg import VGGEncoder
+
+
+class PerceptualLoss(nn.Module):
+    """Weighted sum of content, style and total-variation terms on one frozen encoder.
+
+    ``forward(output, content)`` returns ``{"total": scalar, term name: scalar, ...}``; the output's
+    features are computed once for every tap, the content's without autograd and only to the
+    content taps. Style targets come from :meth:`set_style` and are not saved in state dicts.
+    """
+
+    def __init__(
+        self,
+        encoder: VGGEncoder,
+        content: ContentLoss | None = None,
+        style: Sequence[StyleLoss] = (),
+        tv: TotalVariationLoss | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.content = content
+        self.style = nn.ModuleList(style)
+        self.tv = tv
+        for loss in self.feature_losses():
+            loss.bind(encoder)
+        self.style_taps = tuple(dict.fromkeys(t for loss in self.style for t in loss.taps))
+        self.content_taps = content.taps if content is not None else ()
+
+    def feature_losses(self) -> list[nn.Module]:
+        return ([self.content] if self.content is not None else []) + list(self.style)
+
+    @torch.no_grad()
+    def set_style(self, images: Tensor) -> None:
+        """Compute the style targets from ``(1 or B, 3, H, W)`` style images in [0, 1]."""
+        features = self.encoder(images, self.style_taps)
+        for loss in self.style:
+            loss.set_target(features)
+
+    def forward(self, output: Tensor, content: Tensor | None = None) -> dict[str, Tensor]:
+        """Loss terms for ``output`` ``(B, 3, H, W)`` against ``content`` (same shape) and the style."""
+        taps = self.style_taps + (self.content_taps if content is not None else ())
+        features = self.encoder(output, dict.fromkeys(taps))
+        terms: dict[str, Tensor] = {}
+        if content is not None and self.content is not None:
+            with torch.no_grad():
+                target = self.encoder(content, self.content_taps)
+            terms.update(self.content(features, target))
+        for loss in self.style:
+            terms.update(loss(features))
+        if self.tv is not None:
+            terms.update(self.tv(output))
+        terms["total"] = torch.stack(list(terms.values())).sum() if terms else output.new_zeros(())
+        return terms

@@ -1,0 +1,130 @@
+"""Feed-forward transform network of Johnson et al. (2016), with residual or ResNeXt blocks.
+
+Reflection-padded 9x9 in/out convs, two stride-2 down convs, ``num_blocks`` residual (or ResNeXt)
+blocks, two nearest-upsample + 3x3 conv stages instead of transposed convs, affine instance norm.
+Input RGB ``(B, 3, H, W)`` in [0, 1]; output ``(B, 3, H, W)`` in [0, 1] for any ``H, W``: the input is
+replicate-padded to a multiple of 4 (at least 8) and the output cropped back.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+BLOCKS = ("residual", "resnext")
+OUTPUTS = ("sigmoid", "tanh", "clamp")
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection pad + conv (+ nearest upsample before it), then optional instance norm and ReLU."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        upsample: int = 1,
+        groups: int = 1,
+        norm: bool = True,
+        relu: bool = True,
+    ) -> None:
+        layers: list[nn.Module] = []
+        if upsample > 1:
+            layers.append(nn.Upsample(scale_factor=upsample, mode="nearest"))
+        if kernel_size > 1:
+            layers.append(nn.ReflectionPad2d(kernel_size // 2))
+        layers.append(nn.Conv2d(in_channels, out_channels, kernel_size, stride, groups=groups))
+        if norm:
+            layers.append(nn.InstanceNorm2d(out_channels, affine=True))
+        if relu:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """``x + IN(conv3x3(ReLU(IN(conv3x3(x)))))``; channels unchanged."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(ConvLayer(channels, channels, 3), ConvLayer(channels, channels, 3, relu=False))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class ResNeXtBlock(nn.Module):
+    """Bottleneck ``1x1 -> grouped 3x3 (cardinality groups) -> 1x1`` with a residual connection."""
+
+    def __init__(self, channels: int, cardinality: int = 32, width: int | None = None) -> None:
+        super().__init__()
+        width = width or channels
+        if width % cardinality:
+            raise ValueError(f"ResNeXt width {width} is not divisible by cardinality {cardinality}")
+        self.body = nn.Sequential(
+            ConvLayer(channels, width, 1),
+            ConvLayer(width, width, 3, groups=cardinality),
+            ConvLayer(width, channels, 1, relu=False),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+def _padding(size: int) -> int:
+    """Extra pixels making ``size`` a multiple of 4 and at least 8 (the smallest size the pads accept)."""
+    return max(8, size + (-size) % 4) - size
+
+
+class TransformNet(nn.Module):
+    """Johnson et al. 2016 image transform network.
+
+    Args:
+        channels: width of the first layer (32 in the paper); later stages use 2x and 4x.
+        num_blocks: number of residual blocks (5 in the paper).
+        block: ``"residual"`` or ``"resnext"``.
+        cardinality: groups of the ResNeXt 3x3 conv.
+        bottleneck: ResNeXt bottleneck width (defaults to the block's channels).
+        output: how the last conv is mapped to [0, 1]: ``"sigmoid"``, ``"tanh"`` (``(tanh + 1) / 2``)
+            or ``"clamp"``.
+    """
+
+    def __init__(
+        self,
+        channels: int = 32,
+        num_blocks: int = 5,
+        block: str = "residual",
+        cardinality: int = 32,
+        bottleneck: int | None = None,
+        output: str = "sigmoid",
+    ) -> None:
+        super().__init__()
+        if block not in BLOCKS:
+            raise ValueError(f"unknown block {block!r}; choose one of {BLOCKS}")
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output mapping {output!r}; choose one of {OUTPUTS}")
+        c1, c2, c3 = channels, 2 * channels, 4 * channels
+        self.output = output
+        self.encoder = nn.Sequential(ConvLayer(3, c1, 9), ConvLayer(c1, c2, 3, stride=2), ConvLayer(c2, c3, 3, stride=2))
+        if block == "residual":
+            blocks = [ResidualBlock(c3) for _ in range(num_blocks)]
+        else:
+            blocks = [ResNeXtBlock(c3, cardinality, bottleneck) for _ in range(num_blocks)]
+        self.blocks = nn.Sequential(*blocks)
+        self.decoder = nn.Sequential(
+            ConvLayer(c3, c2, 3, upsample=2),
+            ConvLayer(c2, c1, 3, upsample=2),
+            ConvLayer(c1, 3, 9, norm=False, relu=False),
+        )
+
+    def forward(self, images: Tensor) -> Tensor:
+        h, w = images.shape[-2:]
+        pad_h, pad_w = _padding(h), _padding(w)
+        x = F.pad(images, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else images
+        x = self.decoder(self.blocks(self.encoder(x)))[..., :h, :w]
+        if self.output == "sigmoid":
+            return torch.sigmoid(x)
+        if self.output == "tanh":
+            return (torch.tanh(x) + 1) / 2
+        return x.clamp(0, 1)

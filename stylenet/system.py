@@ -1,0 +1,102 @@
+"""LightningModule that trains one feed-forward stylizer for one style."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from stylenet import __version__
+from stylenet.checkpoint import check_architecture
+from stylenet.imageio import load_image
+from stylenet.losses import PerceptualLoss
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class Stylizer(L.LightningModule):
+    """Trains ``net`` (e.g. :class:`~stylenet.models.TransformNet`) to minimise ``loss`` for one style.
+
+    Lightning wraps the two modules; both stay usable on their own. Checkpoints hold the network's
+    weights (not the frozen encoder's) plus ``checkpoint["stylenet"]``: the run's config, the style
+    image's name and hash, the stylenet version.
+
+    Args:
+        net: image -> image network, ``(B, 3, H, W)`` in [0, 1] both ways.
+        loss: perceptual loss; its style targets are set here from ``style_image``.
+        style_image: path of the style image.
+        style_size: longest side the style image is resized to (None keeps it).
+        optimizer: ``partial`` optimizer taking the parameters.
+        scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: PerceptualLoss,
+        style_image: str | Path,
+        style_size: int | None = 512,
+        optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
+        scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
+        self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
+        self.loss.set_style(load_image(style_image, style_size)[None])
+        self.strict_loading = False  # the frozen encoder is not saved; the net is checked in on_load_checkpoint
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(images)
+
+    def _step(self, images: Tensor, stage: str) -> Tensor | None:
+        if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
+            return None
+        terms = self.loss(self.net(images), images)
+        self.log_dict(
+            {f"{stage}/{k}": v.detach() for k, v in terms.items()},
+            batch_size=images.shape[0],
+            prog_bar=False,
+            on_step=stage == "train",
+            on_epoch=stage != "train",
+            sync_dist=stage != "train",
+        )
+        self.log(f"{stage}_loss", terms["total"].detach(), batch_size=images.shape[0], prog_bar=True, sync_dist=stage != "train")
+        return terms["total"]
+
+    def training_step(self, images: Tensor, batch_idx: int) -> Tensor | None:
+        return self._step(images, "train")
+
+    def validation_step(self, images: Tensor, batch_idx: int) -> None:
+        self._step(images, "val")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.net.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        checkpoint["stylenet"] = {"version": __version__, "config": self.run_config, "style": self.style}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        expected = {f"net.{k}": v for k, v in self.net.state_dict().items()}
+        found = {k: v for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("net.")}
+        model = checkpoint.get("stylenet", {}).get("config", {}).get("model")
+        source = "checkpoint" + (f" (model {dict(model)})" if model else "")
+        check_architecture(expected, found, source)

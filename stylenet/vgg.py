@@ -1,0 +1,182 @@
+"""Frozen ImageNet VGG16/VGG19 feature extractor with named taps.
+
+Layers are named the way the style-transfer literature names them: ``conv3_2``, ``relu3_2``,
+``pool3``. The encoder takes RGB in [0, 1], normalises it once with the ImageNet statistics and runs
+only as deep as the deepest requested tap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+ARCHITECTURES = {"vgg16": torchvision.models.vgg16, "vgg19": torchvision.models.vgg19}
+WEIGHT_ENUMS = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}
+
+
+def layer_names(features: nn.Sequential) -> list[str]:
+    """Names ``conv1_1, relu1_1, ..., pool1, conv2_1, ...`` for the modules of a VGG ``features``."""
+    names, block, index = [], 1, 0
+    for module in features:
+        if isinstance(module, nn.Conv2d):
+            index += 1
+            names.append(f"conv{block}_{index}")
+        elif isinstance(module, nn.ReLU):
+            names.append(f"relu{block}_{index}")
+        elif isinstance(module, nn.MaxPool2d):
+            names.append(f"pool{block}")
+            block, index = block + 1, 0
+        else:
+            raise TypeError(f"unexpected layer in VGG features: {module!r}")
+    return names
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Kernel, stride and padding of a pooling that maps one tap onto another's grid."""
+
+    kernel: int
+    stride: int
+    padding: int
+
+
+def _pair(value: int | tuple[int, ...]) -> int:
+    if isinstance(value, tuple):
+        if len(set(value)) != 1:
+            raise ValueError(f"only square kernels are supported, got {value}")
+        return value[0]
+    return value
+
+
+def receptive_field(layers: Sequence[nn.Module]) -> PoolGeometry:
+    """Receptive field of one output unit of ``layers`` measured on their input grid.
+
+    Standard receptive-field arithmetic: each conv or pool of kernel ``k``, stride ``s`` and padding
+    ``p`` grows the field by ``(k - 1) * jump``, moves its left edge by ``-p * jump`` and multiplies
+    the jump by ``s``. Pooling the input with the returned geometry gives one cell per output unit,
+    each cell covering exactly that unit's receptive field.
+    """
+    size, jump, start = 1, 1, 0
+    for layer in layers:
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, p = _pair(layer.kernel_size), _pair(layer.stride), _pair(layer.padding)
+            dilation = _pair(getattr(layer, "dilation", 1))
+            size += (dilation * (k - 1)) * jump
+            start -= p * jump
+            jump *= s
+    return PoolGeometry(kernel=size, stride=jump, padding=-start)
+
+
+def _features_state_dict(path: Path) -> dict[str, Tensor]:
+    """Read a features-only or full torchvision VGG state dict; floats are cast to float32."""
+    if not path.is_file():
+        raise FileNotFoundError(f"VGG weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle is a bad file
+        raise ValueError(f"cannot read VGG weights from {path}: {error}") from error
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path} does not hold a state dict")
+    if any(key.startswith("features.") for key in state):
+        state = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def build_features(arch: str, weights: str | Path | None) -> nn.Sequential:
+    """VGG ``features`` for ``arch`` with ``weights``: a weights-enum name, a file, or None (random)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown VGG architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    enum = WEIGHT_ENUMS[arch]
+    if isinstance(weights, str) and (weights == "DEFAULT" or weights in enum.__members__):
+        return ARCHITECTURES[arch](weights=enum[weights]).features
+    features = ARCHITECTURES[arch](weights=None).features
+    if weights is not None:
+        path = Path(weights).expanduser()
+        state = _features_state_dict(path)
+        try:
+            features.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            raise ValueError(f"{path} does not hold {arch} features weights: {error}") from error
+    return features
+
+
+class VGGEncoder(nn.Module):
+    """Frozen VGG ``features`` returning a dict of named activations.
+
+    Args:
+        arch: ``"vgg16"`` or ``"vgg19"``.
+        weights: a torchvision weights-enum member name (``"IMAGENET1K_V1"``, ``"DEFAULT"``; needs
+            internet once), a path to a features-only or full VGG state dict, or None for random
+            weights (tests only).
+        taps: default taps returned by :meth:`forward`.
+
+    Input: RGB in [0, 1], ``(B, 3, H, W)``. Output: ``{tap: (B, C_tap, H_tap, W_tap)}``.
+    """
+
+    def __init__(
+        self,
+        arch: str = "vgg16",
+        weights: str | Path | None = "DEFAULT",
+        taps: Iterable[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
+    ) -> None:
+        super().__init__()
+        self.arch = arch
+        features = build_features(arch, weights)
+        for module in features:
+            if isinstance(module, nn.ReLU):
+                module.inplace = False  # an in-place ReLU would overwrite the conv tap before it
+        self.names = layer_names(features)
+        self.layers = features
+        self.taps = self.check_taps(taps)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> VGGEncoder:  # noqa: ARG002 - always frozen
+        return super().train(False)
+
+    def index(self, tap: str) -> int:
+        """Position of ``tap`` in the layer list; raises a ``KeyError`` naming the valid taps."""
+        try:
+            return self.names.index(tap)
+        except ValueError:
+            raise KeyError(f"unknown {self.arch} tap {tap!r}; valid taps: {', '.join(self.names)}") from None
+
+    def check_taps(self, taps: Iterable[str]) -> tuple[str, ...]:
+        taps = tuple(taps)
+        for tap in taps:
+            self.index(tap)
+        return taps
+
+    def pooling(self, shallow: str, deep: str) -> PoolGeometry:
+        """Pooling that aligns each cell of ``shallow`` with the receptive field of one ``deep`` unit."""
+        i, j = self.index(shallow), self.index(deep)
+        if i >= j:
+            raise ValueError(f"cross-layer pair ({shallow}, {deep}): {shallow} must come before {deep}")
+        return receptive_field(self.layers[i + 1 : j + 1])
+
+    def normalize(self, images: Tensor) -> Tensor:
+        return (images - self.mean) / self.std
+
+    def forward(self, images: Tensor, taps: Iterable[str] | None = None) -> dict[str, Tensor]:
+        wanted = self.taps if taps is None else self.check_taps(taps)
+        if not wanted:
+            return {}
+        last = max(self.index(tap) for tap in wanted)
+        out, x = {}, self.normalize(images)
+        for name, layer in zip(self.names[: last + 1], self.layers[: last + 1], strict=True):
+            x = layer(x)
+            if name in wanted:
+                out[name] = x
+        return out
