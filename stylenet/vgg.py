@@ -20,6 +20,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ARCHITECTURES = {"vgg16": torchvision.models.vgg16, "vgg19": torchvision.models.vgg19}
 WEIGHT_ENUMS = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}
+LAYER_CONFIGS = {"vgg16": "D", "vgg19": "E"}  # torchvision's names for the two layer lists
 
 
 def layer_names(features: nn.Sequential) -> list[str]:
@@ -99,7 +100,8 @@ def build_features(arch: str, weights: str | Path | None) -> nn.Sequential:
     enum = WEIGHT_ENUMS[arch]
     if isinstance(weights, str) and (weights == "DEFAULT" or weights in enum.__members__):
         return ARCHITECTURES[arch](weights=enum[weights]).features
-    features = ARCHITECTURES[arch](weights=None).features
+    # features only: building the whole model would also initialise its 120M-parameter classifier
+    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs[LAYER_CONFIGS[arch]])
     if weights is not None:
         path = Path(weights).expanduser()
         state = _features_state_dict(path)
