@@ -48,7 +48,11 @@ class StyleLoss(FeatureLoss):
         raise NotImplementedError
 
     def set_target(self, features: Mapping[str, Tensor]) -> None:
-        for key, value in self.statistics(features).items():
+        self.set_statistics(self.statistics(features))
+
+    def set_statistics(self, statistics: Mapping[str, Tensor]) -> None:
+        """Use ``statistics`` (``{key: (1 or B, ...)}``, e.g. a blend of several styles') as the target."""
+        for key, value in statistics.items():
             self.register_buffer(self._buffer(key), value.detach(), persistent=False)
 
     def target(self, key: str) -> Tensor:

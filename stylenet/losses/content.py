@@ -28,7 +28,28 @@ class ContentLoss(FeatureLoss):
     def taps(self) -> tuple[str, ...]:
         return tuple(self.layers)
 
-    def forward(self, output: Mapping[str, Tensor], content: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    @property
+    def has_target(self) -> bool:
+        """Whether :meth:`set_target` fixed the content features."""
+        return all(hasattr(self, self._buffer(tap)) for tap in self.layers)
+
+    def set_target(self, features: Mapping[str, Tensor]) -> None:
+        """Fix the content features ``{tap: (1 or B, C, H, W)}`` once (optimising one image against one
+        content); :meth:`forward` then reads them when it is given no ``content``. Not saved in state dicts."""
+        for tap in self.layers:
+            self.register_buffer(self._buffer(tap), features[tap].detach(), persistent=False)
+
+    @staticmethod
+    def _buffer(tap: str) -> str:
+        return "target_" + tap
+
+    def forward(
+        self, output: Mapping[str, Tensor], content: Mapping[str, Tensor] | None = None
+    ) -> dict[str, Tensor]:
+        if content is None:
+            if not self.has_target:
+                raise RuntimeError("ContentLoss has no content: pass content features or call set_target() first")
+            content = {tap: getattr(self, self._buffer(tap)) for tap in self.layers}
         return {
             f"content/{tap}": self.weight * w * F.mse_loss(output[tap], content[tap])
             for tap, w in self.layers.items()

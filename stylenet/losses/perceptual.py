@@ -48,14 +48,26 @@ class PerceptualLoss(nn.Module):
         for loss in self.style:
             loss.set_target(features)
 
+    @torch.no_grad()
+    def set_content(self, images: Tensor) -> None:
+        """Fix the content to ``(1 or B, 3, H, W)`` images in [0, 1]: their features are computed once here
+        and :meth:`forward` uses them whenever it is called without ``content``."""
+        if self.content is None:
+            raise RuntimeError("this PerceptualLoss has no content term")
+        self.content.set_target(self.encoder(images, self.content_taps))
+
     def forward(self, output: Tensor, content: Tensor | None = None) -> dict[str, Tensor]:
-        """Loss terms for ``output`` ``(B, 3, H, W)`` against ``content`` (same shape) and the style."""
-        taps = self.style_taps + (self.content_taps if content is not None else ())
+        """Loss terms for ``output`` ``(B, 3, H, W)`` against ``content`` (same shape; default: the content
+        fixed by :meth:`set_content`, if any) and the style."""
+        with_content = self.content is not None and (content is not None or self.content.has_target)
+        taps = self.style_taps + (self.content_taps if with_content else ())
         features = self.encoder(output, dict.fromkeys(taps))
         terms: dict[str, Tensor] = {}
-        if content is not None and self.content is not None:
-            with torch.no_grad():
-                target = self.encoder(content, self.content_taps)
+        if with_content:
+            target = None
+            if content is not None:
+                with torch.no_grad():
+                    target = self.encoder(content, self.content_taps)
             terms.update(self.content(features, target))
         for loss in self.style:
             terms.update(loss(features))
