@@ -55,8 +55,8 @@ class Stylizer(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
-        self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
         self.loss.set_style(load_image(style_image, style_size)[None])
+        self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
         self.strict_loading = False  # the frozen encoder is not saved; the net is checked in on_load_checkpoint
 
     def forward(self, images: Tensor) -> Tensor:
