@@ -120,8 +120,8 @@ class TransformNet(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         h, w = images.shape[-2:]
-        pad_h, pad_w = _padding(h), _padding(w)
-        x = F.pad(images, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else images
+        # always pad (possibly by 0): a branch on the size would be frozen by tracing and ONNX export
+        x = F.pad(images, (0, _padding(w), 0, _padding(h)), mode="replicate")
         x = self.decoder(self.blocks(self.encoder(x)))[..., :h, :w]
         if self.output == "sigmoid":
             return torch.sigmoid(x)
