@@ -1,4 +1,4 @@
-"""Checkpoints: atomic writes and clear errors for checkpoints of another architecture."""
+"""Checkpoints: atomic writes, clear errors for checkpoints of another architecture, loading the network."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+from hydra.utils import instantiate
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from torch import Tensor
+from torch import Tensor, nn
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -39,3 +41,36 @@ def check_architecture(expected: Mapping[str, Tensor], found: Mapping[str, Tenso
         if reshaped:
             details.append("different shapes: " + "; ".join(reshaped[:3]))
         raise ValueError(f"{source} was saved from another architecture: " + ", ".join(details))
+
+
+def load_transform_net(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the image network of a :class:`~stylenet.system.Stylizer` checkpoint, in eval mode.
+
+    The network is instantiated from ``checkpoint["stylenet"]["config"]["model"]`` and loaded from the
+    ``net.*`` weights. Returns ``(net, checkpoint["stylenet"])``: the metadata holds the resolved run
+    config, the style image's name and hash and the stylenet version.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming ``path`` for a file that
+    is not a stylenet checkpoint or whose weights belong to another architecture.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # any failure to unpickle: not a checkpoint
+        raise ValueError(f"{path} is not a PyTorch checkpoint: {error}") from error
+    metadata = checkpoint.get("stylenet") if isinstance(checkpoint, Mapping) else None
+    model_config = (metadata or {}).get("config", {}).get("model")
+    if not model_config or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is not a stylenet checkpoint (no stylenet model config and weights)")
+    try:
+        net = instantiate(model_config)
+    except Exception as error:  # Hydra wraps any constructor failure
+        raise ValueError(f"{path}: cannot build the model {dict(model_config)}: {error}") from error
+    weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+    check_architecture(net.state_dict(), weights, f"{path} (model {dict(model_config)})")
+    net.load_state_dict(weights)
+    return net.eval(), dict(metadata)

@@ -1,0 +1,182 @@
+"""Export an image -> image network to TorchScript and ONNX, check the exports, describe them in a sidecar.
+
+Every function takes any ``nn.Module`` mapping RGB ``(B, 3, H, W)`` in [0, 1] to the same shape, not only
+a network read from a checkpoint. Exports accept any batch size, height and width.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import Tensor, nn
+
+from stylenet import __version__
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "stylized"
+INPUT_RANGE = (0.0, 1.0)
+DEFAULT_TOLERANCE = 1e-4  # max abs difference from eager on [0, 1] outputs; 8-bit images quantise at 4e-3
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Files written by :func:`export_all` and each export's max abs difference from eager."""
+
+    torchscript: Path
+    onnx: Path
+    sidecar: Path
+    differences: dict[str, float]
+
+
+class ExportMismatchError(RuntimeError):
+    """An exported model's output differs from the eager network's by more than the tolerance."""
+
+
+def export_torchscript(net: nn.Module, path: str | os.PathLike) -> Path:
+    """Script ``net`` (eval mode) and save it to ``path``.
+
+    Scripting rather than tracing keeps the shape-dependent code (padding to a multiple of 4 and
+    cropping back) working for every input size; a trace would freeze the example's sizes.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        scripted = torch.jit.script(net.eval())
+    except Exception as error:  # the scripting compiler raises many kinds; all mean "not scriptable"
+        raise ValueError(f"cannot convert {type(net).__name__} to TorchScript: {error}") from error
+    scripted.save(str(path))
+    return path
+
+
+def export_onnx(net: nn.Module, path: str | os.PathLike, opset: int = 20) -> Path:
+    """Export ``net`` (eval mode) to ONNX at ``path`` with dynamic batch, height and width.
+
+    Uses the public ``torch.onnx.export`` (the ``torch.export``-based exporter); instance norms become
+    ONNX ``InstanceNormalization`` nodes. Input ``"image"``, output ``"stylized"``, both ``(B, 3, H, W)``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.rand(2, 3, 67, 93)  # sizes that are not multiples of 4, so no padding branch is frozen
+    batch, height, width = torch.export.Dim("batch"), torch.export.Dim("height"), torch.export.Dim("width")
+    logging.getLogger("torch.onnx").setLevel(logging.WARNING)
+    torch.onnx.export(
+        net.eval(),
+        (example,),
+        str(path),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_shapes=({0: batch, 2: height, 3: width},),
+        opset_version=opset,
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+    )
+    return path
+
+
+def onnx_session(path: str | os.PathLike, threads: int | None = None) -> ort.InferenceSession:
+    """ONNX Runtime CPU session for ``path`` with every graph optimisation enabled."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(session: ort.InferenceSession, images: Tensor) -> Tensor:
+    """Run an exported model's session on ``(B, 3, H, W)`` float images; returns ``(B, 3, H, W)``."""
+    array = np.ascontiguousarray(images.detach().cpu().float().numpy())
+    return torch.from_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
+
+
+def max_abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> float:
+    """Max abs difference between ``exported(image)`` and the eager ``net(image)`` on ``(B, 3, H, W)``."""
+    with torch.inference_mode():
+        expected = net.eval()(image)
+        found = exported(image)
+    if found.shape != expected.shape:
+        raise ExportMismatchError(f"exported output shape {tuple(found.shape)} != eager {tuple(expected.shape)}")
+    return float((found.float().cpu() - expected.float().cpu()).abs().max())
+
+
+def check_export(
+    name: str,
+    net: nn.Module,
+    exported: Callable[[Tensor], Tensor],
+    image: Tensor,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> float:
+    """Raise :class:`ExportMismatchError` if ``exported`` differs from ``net`` on ``image`` by more than ``tolerance``.
+
+    Returns the max abs difference.
+    """
+    difference = max_abs_difference(net, exported, image)
+    if not difference <= tolerance:  # also catches NaN
+        raise ExportMismatchError(
+            f"{name}: max abs difference from eager {difference:.3g} exceeds the tolerance {tolerance:.3g} "
+            f"on a {tuple(image.shape)} image"
+        )
+    return difference
+
+
+def sidecar(metadata: dict[str, Any], files: dict[str, str], checks: dict[str, float]) -> dict[str, Any]:
+    """The JSON description shipped beside exported models.
+
+    ``metadata`` is ``checkpoint["stylenet"]`` (run config, style, version of the training code) or any
+    dict describing the network; ``files`` maps format -> file name; ``checks`` format -> max abs difference.
+    """
+    style = metadata.get("style") or {}
+    return {
+        "stylenet_version": __version__,
+        "trained_with_version": metadata.get("version"),
+        "style": {"image": style.get("image"), "sha256": style.get("sha256"), "size": style.get("size")},
+        "input": {"layout": "NCHW", "channels": "RGB", "range": list(INPUT_RANGE), "dtype": "float32"},
+        "output": {"layout": "NCHW", "channels": "RGB", "range": list(INPUT_RANGE), "dtype": "float32"},
+        "onnx": {"input_name": INPUT_NAME, "output_name": OUTPUT_NAME, "dynamic_axes": ["batch", "height", "width"]},
+        "files": files,
+        "max_abs_difference_from_eager": checks,
+        "config": metadata.get("config"),
+    }
+
+
+def write_sidecar(path: str | os.PathLike, description: dict[str, Any]) -> Path:
+    """Write ``description`` (see :func:`sidecar`) as indented JSON to ``path``."""
+    path = Path(path)
+    path.write_text(json.dumps(description, indent=2, default=str) + "\n")
+    return path
+
+
+def export_all(
+    net: nn.Module,
+    stem: str | os.PathLike,
+    check_image: Tensor,
+    metadata: dict[str, Any] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> ExportResult:
+    """Write ``<stem>.pt`` (TorchScript), ``<stem>.onnx`` and ``<stem>.json`` for ``net``; check both exports.
+
+    ``check_image`` is a real ``(1, 3, H, W)`` image in [0, 1]; odd ``H, W`` exercise the padding. Raises
+    :class:`ExportMismatchError` if an export differs from eager by more than ``tolerance``.
+    """
+    stem = Path(stem)
+    net = net.eval()
+    torchscript = export_torchscript(net, stem.with_suffix(".pt"))
+    onnx_path = export_onnx(net, stem.with_suffix(".onnx"))
+    scripted = torch.jit.load(str(torchscript), map_location="cpu")
+    session = onnx_session(onnx_path)
+    differences = {
+        "torchscript": check_export("TorchScript", net, scripted, check_image, tolerance),
+        "onnx": check_export("ONNX Runtime", net, lambda images: run_onnx(session, images), check_image, tolerance),
+    }
+    files = {"torchscript": torchscript.name, "onnx": onnx_path.name}
+    description = write_sidecar(stem.with_suffix(".json"), sidecar(metadata or {}, files, differences))
+    return ExportResult(torchscript, onnx_path, description, differences)

@@ -1,0 +1,147 @@
+"""Load a stylisation model from any shipped format and stylise image tensors with it.
+
+A model file is a Lightning checkpoint (any other suffix), TorchScript (``.pt``, ``.ts``) or ONNX
+(``.onnx``). A checkpoint can run on three backends: ``eager`` PyTorch, ``torchscript`` or
+``onnxruntime``; ``auto`` picks ONNX Runtime on CPU (the fastest CPU path in ``bench/inference.py``),
+exporting the checkpoint once to ONNX in a cache folder keyed by the checkpoint's hash, and eager
+PyTorch on CUDA.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from stylenet import __version__
+from stylenet.checkpoint import load_transform_net
+from stylenet.color import blend, preserve_color
+from stylenet.export import check_export, export_onnx, onnx_session, run_onnx
+from stylenet.system import file_sha256
+from stylenet.tiling import stylize_tiled
+
+BACKENDS = ("auto", "eager", "torchscript", "onnxruntime")
+TORCHSCRIPT_SUFFIXES = (".pt", ".ts")
+ONNX_SUFFIXES = (".onnx",)
+
+
+def default_cache_dir() -> Path:
+    """``$STYLENET_CACHE``, else ``~/.cache/stylenet``."""
+    return Path(os.environ.get("STYLENET_CACHE", Path.home() / ".cache" / "stylenet"))
+
+
+@dataclass
+class Model:
+    """A loaded model: ``run`` maps ``(B, 3, H, W)`` in [0, 1] on ``device`` to the same shape.
+
+    ``net`` is the eager network when the model came from a checkpoint (tiling needs it), else None.
+    """
+
+    run: Callable[[Tensor], Tensor]
+    backend: str
+    device: torch.device
+    net: nn.Module | None = None
+
+
+def cached_onnx(checkpoint: Path, net: nn.Module, cache_dir: Path) -> Path:
+    """ONNX export of ``net`` (read from ``checkpoint``), written once per checkpoint hash and versions.
+
+    A fresh export is checked against eager before it is cached.
+    """
+    key = f"{file_sha256(checkpoint)[:20]}-stylenet{__version__}-torch{torch.__version__.split('+')[0]}"
+    path = cache_dir / f"{key}.onnx"
+    if path.is_file():
+        return path
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        export_onnx(net, tmp)
+        session = onnx_session(tmp)
+        check_export(f"ONNX export of {checkpoint}", net, lambda x: run_onnx(session, x), torch.rand(1, 3, 67, 93))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _onnx_model(path: Path, device: torch.device) -> Callable[[Tensor], Tensor]:
+    if device.type != "cpu":
+        raise ValueError(f"{path}: ONNX models run on the CPU here; use a checkpoint or TorchScript for {device}")
+    session = onnx_session(path)
+    return lambda images: run_onnx(session, images)
+
+
+def load_model(
+    path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    backend: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+) -> Model:
+    """Load ``path`` (checkpoint, TorchScript or ONNX) to run on ``device`` with ``backend`` (see :data:`BACKENDS`).
+
+    TorchScript and ONNX files run on their own runtime (``backend`` must be ``auto`` or match).
+    """
+    path, device = Path(path), torch.device(device)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if not path.is_file():
+        raise FileNotFoundError(f"model not found: {path}")
+    suffix = path.suffix.lower()
+    fixed = {**dict.fromkeys(TORCHSCRIPT_SUFFIXES, "torchscript"), **dict.fromkeys(ONNX_SUFFIXES, "onnxruntime")}
+    if suffix in fixed:
+        if backend not in ("auto", fixed[suffix]):
+            raise ValueError(f"{path} is a {fixed[suffix]} model; it cannot run with backend {backend!r}")
+        if fixed[suffix] == "onnxruntime":
+            return Model(_onnx_model(path, device), "onnxruntime", device)
+        scripted = torch.jit.load(str(path), map_location=device).eval()
+        return Model(scripted, "torchscript", device)
+    net, _ = load_transform_net(path)
+    net = net.to(device)
+    if backend == "auto":
+        backend = "onnxruntime" if device.type == "cpu" else "eager"
+    if backend == "eager":
+        return Model(net, backend, device, net)
+    if backend == "torchscript":
+        return Model(torch.jit.script(net), backend, device, net)
+    onnx_path = cached_onnx(path, net.cpu(), Path(cache_dir) if cache_dir else default_cache_dir())
+    return Model(_onnx_model(onnx_path, device), backend, device, net)
+
+
+@dataclass(frozen=True)
+class StyleOptions:
+    """How to stylise: ``strength`` in [0, 1] blends content (0) and stylised output (1);
+    ``preserve_color`` keeps the content's chroma; ``tile`` (pixels, None for whole images) and
+    ``overlap`` tile large images; ``stats_size`` is the longest side of the instance-norm statistics pass.
+    """
+
+    strength: float = 1.0
+    preserve_color: bool = False
+    tile: int | None = None
+    overlap: int = 64
+    stats_size: int = 1024
+
+
+@torch.inference_mode()
+def stylize(model: Model, images: Tensor, options: StyleOptions = StyleOptions()) -> Tensor:
+    """Stylise ``(B, 3, H, W)`` images in [0, 1] (on any device); returns ``(B, 3, H, W)`` on the images' device."""
+    content = images.to(model.device)
+    if options.tile is not None and max(content.shape[-2:]) > options.tile:
+        if model.net is None:
+            raise ValueError(
+                f"tiling needs the eager network to fix instance-norm statistics; pass a checkpoint, "
+                f"not a {model.backend} model"
+            )
+        stylized = torch.cat(
+            [
+                stylize_tiled(model.net, image[None], options.tile, options.overlap, options.stats_size)
+                for image in content
+            ]
+        )
+    else:
+        stylized = model.run(content).to(model.device)
+    if options.preserve_color:
+        stylized = preserve_color(content, stylized)
+    return blend(content, stylized, options.strength).to(images.device)
