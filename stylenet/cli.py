@@ -7,7 +7,9 @@ import importlib
 import sys
 
 # command name -> module under stylenet.commands exposing add_parser(subparsers) that sets func=run(args)
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "stylize": "stylize",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
