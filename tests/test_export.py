@@ -1,0 +1,90 @@
+"""Export: TorchScript and ONNX round trips on real images of odd sizes, sidecar, checkpoint errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import onnx
+import pytest
+import torch
+from stylize_helpers import KODAK, STARRY, TUBINGEN, checkpoint_fixture, model_config  # noqa: F401 - a fixture
+
+import export as export_script
+from stylenet import __version__
+from stylenet.checkpoint import load_transform_net
+from stylenet.export import ExportMismatchError, check_export, max_abs_difference, onnx_session, run_onnx
+from stylenet.imageio import load_image
+from stylenet.instance_stats import fixed_instance_stats, record_instance_stats
+
+
+def odd_crop(path, height: int, width: int) -> torch.Tensor:
+    """A real 3:2 photo resized to longest side ``2 * max(height, width)``, cropped to ``(1, 3, height, width)``."""
+    image = load_image(path, 2 * max(height, width))[None]
+    return image[..., :height, :width]
+
+
+def test_export_script_round_trip_at_odd_sizes_with_sidecar(checkpoint, tmp_path):
+    stem = tmp_path / "exported" / "starry"
+    assert export_script.main([str(checkpoint), "-o", str(stem), "--check-image", str(TUBINGEN)]) == 0
+    net, _ = load_transform_net(checkpoint)
+    scripted = torch.jit.load(str(stem.with_suffix(".pt")))
+    session = onnx_session(stem.with_suffix(".onnx"))
+    image = odd_crop(KODAK[1], 333, 517)
+    batch = torch.cat([odd_crop(KODAK[2], 101, 77), odd_crop(KODAK[3], 101, 77)])
+    for images in (image, batch):
+        assert max_abs_difference(net, scripted, images) < 1e-5
+        assert max_abs_difference(net, lambda x: run_onnx(session, x), images) < 1e-4
+    nodes = {node.op_type for node in onnx.load(str(stem.with_suffix(".onnx"))).graph.node}
+    assert "InstanceNormalization" in nodes
+    description = json.loads(stem.with_suffix(".json").read_text())
+    assert description["style"]["image"] == STARRY.name
+    assert description["style"]["sha256"] == hashlib.sha256(STARRY.read_bytes()).hexdigest()
+    assert description["input"]["range"] == [0.0, 1.0]
+    assert description["stylenet_version"] == __version__
+    assert description["config"]["model"] == model_config()
+    assert set(description["max_abs_difference_from_eager"]) == {"torchscript", "onnx"}
+
+
+def test_check_export_fails_loudly(checkpoint):
+    net, _ = load_transform_net(checkpoint)
+    image = odd_crop(KODAK[0], 63, 95)
+    assert check_export("eager", net, net, image) == 0.0
+    with pytest.raises(ExportMismatchError, match="shape"):
+        check_export("cropped", net, lambda x: net(x)[..., :-1], image)
+    with pytest.raises(ExportMismatchError, match="exceeds the tolerance"):
+        check_export("shifted", net, lambda x: net(x) + 1e-3, image)
+
+
+def test_load_transform_net_names_the_problem(checkpoint, tmp_path):
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
+        load_transform_net(KODAK[0])
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"state_dict": {}}, plain)
+    with pytest.raises(ValueError, match="not a stylenet checkpoint"):
+        load_transform_net(plain)
+    other = torch.load(checkpoint, weights_only=True)
+    other["stylenet"]["config"]["model"]["channels"] = 16
+    torch.save(other, tmp_path / "other.ckpt")
+    with pytest.raises(ValueError, match="another architecture"):
+        load_transform_net(tmp_path / "other.ckpt")
+    with pytest.raises(FileNotFoundError):
+        load_transform_net(tmp_path / "missing.ckpt")
+
+
+def test_replayed_instance_stats_reproduce_the_forward_pass(checkpoint):
+    net, _ = load_transform_net(checkpoint)
+    image, other = odd_crop(KODAK[0], 99, 130), odd_crop(KODAK[1], 99, 130)
+    with torch.inference_mode():
+        expected = net(image)
+        with record_instance_stats(net) as stats:
+            net(image)
+        with fixed_instance_stats(net, stats):
+            replayed = net(image)
+            on_other_image = net(other)
+        assert len(stats) == sum(isinstance(m, torch.nn.InstanceNorm2d) for m in net.modules())
+        torch.testing.assert_close(replayed, expected, rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(on_other_image, net(other), atol=1e-3)  # the hooks are gone after the block
+        torch.testing.assert_close(net(image), expected)
+    with pytest.raises(ValueError, match="no recorded statistics"), fixed_instance_stats(net, {}):
+        pass
