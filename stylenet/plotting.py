@@ -43,17 +43,22 @@ def plot_loss_history(history: Sequence[Mapping[str, float]], path: str | os.Pat
 def contact_sheet(
     tiles: Sequence[tuple[str, Tensor]], columns: int, tile: int = 192, font_size: int = 13
 ) -> Image.Image:
-    """Grid of ``(label, (3, H, W) image in [0, 1])`` tiles, each fitted into ``tile`` x ``tile`` under
-    its label (one line per ``\\n``)."""
+    """Grid of ``(label, (3, H, W) image in [0, 1])`` tiles, each image fitted into ``tile`` x ``tile``
+    under its label (one line per ``\\n``); rows are as tall as their tallest image."""
     font = ImageFont.load_default(size=font_size)
     label_height = (font_size + 3) * max(label.count("\n") + 1 for label, _ in tiles) + 4
-    rows = -(-len(tiles) // columns)
-    sheet = Image.new("RGB", (columns * tile, rows * (tile + label_height)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for index, (label, image) in enumerate(tiles):
-        left, top = (index % columns) * tile, (index // columns) * (tile + label_height)
-        draw.multiline_text((left + 4, top + 2), label, fill="black", font=font, spacing=3)
+    pictures = []
+    for _, image in tiles:
         picture = tensor_to_pil(image)
         picture.thumbnail((tile - 4, tile - 4), Image.Resampling.LANCZOS)
+        pictures.append(picture)
+    rows = [pictures[i : i + columns] for i in range(0, len(pictures), columns)]
+    heights = [label_height + max(p.height for p in row) + 4 for row in rows]
+    sheet = Image.new("RGB", (columns * tile, sum(heights)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for index, ((label, _), picture) in enumerate(zip(tiles, pictures, strict=True)):
+        row = index // columns
+        left, top = (index % columns) * tile, sum(heights[:row])
+        draw.multiline_text((left + 4, top + 2), label, fill="black", font=font, spacing=3)
         sheet.paste(picture, (left + (tile - picture.width) // 2, top + label_height))
     return sheet
