@@ -5,13 +5,13 @@ Two things make tiles visible in a naive tiled run of an instance-normalised net
 * **Statistics.** Every instance norm would normalise each tile by that tile's own mean and variance,
   so a sky tile and a tree tile get different contrast and colour casts. Here the statistics are
   computed once, on a whole-image pass at a reduced size (longest side ``stats_size``), and every tile
-  is normalised with them (:mod:`stylenet.instance_stats`). The per-channel mean and variance of a
-  feature map are averages over the whole image, and a downscaled image has nearly the same averages
-  as the full one (the downscaled pass sees the same content, only with less fine detail), so every
-  tile is normalised the way a whole-image pass would normalise it, and identically across tiles.
-  The alternatives are worse: exact full-resolution statistics would need a layer-by-layer tiled pass
-  over the whole network (every layer's output stored at full resolution, which is the memory the
-  tiling is meant to avoid), and averaging per-tile statistics needs a pass over all tiles per layer.
+  is normalised with them (:mod:`stylenet.instance_stats`), so all tiles share one normalisation and
+  no tile can jump. When the image's longest side is at most ``stats_size`` the statistics are exactly
+  those of a whole-image run and tiling only bounds the memory of the full-resolution pass; beyond it
+  they are those of the downscaled image (the same content with less fine detail), which shifts the
+  whole output slightly but uniformly (no seams). Exact full-resolution statistics would need one
+  pass over all tiles per instance norm (each norm's statistics depend on the previous ones), about
+  ``num_norms / 2`` times the cost of a whole-image run; the downscaled pass costs a fraction of one.
 * **Borders.** The network's convolutions pad each tile at its edges, so pixels near a tile edge
   differ from a whole-image run. Tiles overlap by ``overlap`` pixels and are blended with weights
   that fall linearly to zero towards each tile edge that lies inside the image, so every output

@@ -22,7 +22,8 @@ SHARED = Path(os.environ.get("STYLENET_SHARED", ROOT.parent / "shared")).resolve
 VGG16 = SHARED / "weights/vgg16_imagenet_features.pth"
 STARRY = SHARED / "images/style/fast_neural_style/starry_night.jpg"
 KODAK = sorted((SHARED / "images/content/kodak24").glob("*.jpg"))
-TUBINGEN = SHARED / "images/content/neural_style/tubingen.jpg"
+NEURAL_STYLE = SHARED / "images/content/neural_style"  # non-square photos: landscape and portrait
+TUBINGEN = NEURAL_STYLE / "tubingen.jpg"
 
 # A narrow Johnson net: the real architecture (model group of conf/), small enough for CPU tests.
 MODEL_OVERRIDES = {"channels": 8, "num_blocks": 2}

@@ -19,7 +19,7 @@ from stylenet.instance_stats import fixed_instance_stats, record_instance_stats
 
 
 def odd_crop(path, height: int, width: int) -> torch.Tensor:
-    """A real 3:2 photo resized to longest side ``2 * max(height, width)``, cropped to ``(1, 3, height, width)``."""
+    """A real square photo resized to side ``2 * max(height, width)`` and cropped to ``(1, 3, height, width)``."""
     image = load_image(path, 2 * max(height, width))[None]
     return image[..., :height, :width]
 

@@ -1,0 +1,122 @@
+"""stylenet stylize: real photos of every mode, a corrupt file, tiling without seams, colour, strength, overwrite."""
+
+from __future__ import annotations
+
+import torch
+from PIL import Image
+from stylize_helpers import KODAK, NEURAL_STYLE, TUBINGEN, checkpoint_fixture  # noqa: F401 - a fixture
+
+from stylenet.checkpoint import load_transform_net
+from stylenet.cli import main
+from stylenet.color import rgb_to_ycbcr
+from stylenet.imageio import load_image, pil_to_tensor
+from stylenet.inference import Model, StyleOptions, load_model, stylize
+from stylenet.tiling import stylize_tiled, tile_starts
+
+ROTATE_90_CW = 6  # EXIF orientation: the stored pixels must be turned 90 degrees clockwise for display
+
+
+def make_inputs(folder):
+    """Real photos as a colour JPEG, a greyscale PNG, an RGBA PNG, an EXIF-rotated JPEG, and a truncated JPEG.
+
+    Returns ``{file name: (width, height) as displayed}`` for the readable ones.
+    """
+    folder.mkdir()
+    (folder / "colour.jpg").write_bytes(TUBINGEN.read_bytes())
+    Image.open(NEURAL_STYLE / "brad_pitt.jpg").convert("L").save(folder / "grey.png")
+    rgba = Image.open(NEURAL_STYLE / "golden_gate.jpg").convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
+    rgba.save(folder / "alpha.png")
+    rotated = Image.open(NEURAL_STYLE / "hoovertowernight.jpg")
+    exif = rotated.getexif()
+    exif[0x0112] = ROTATE_90_CW
+    rotated.save(folder / "rotated.jpg", exif=exif)
+    data = KODAK[3].read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    return {"colour.jpg": (683, 512), "grey.png": (512, 647), "alpha.png": (683, 512), "rotated.jpg": (400, 760)}
+
+
+def test_stylize_folder_of_mixed_images(checkpoint, tmp_path, capsys):
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    displayed = make_inputs(inputs)
+    args = ["stylize", str(inputs), "-m", str(checkpoint), "-o", str(outputs), "--size", "96"]
+    assert main([*args, "--cache-dir", str(tmp_path / "cache"), "--quiet", "--batch-size", "2"]) == 1
+    report = capsys.readouterr()
+    assert "failed 1" in report.err and "truncated.jpg" in report.err
+    for name, (width, height) in displayed.items():
+        result = Image.open(outputs / name)
+        assert result.mode == "RGB" and max(result.size) == 96
+        assert abs(result.width / result.height - width / height) < 0.02, f"{name} lost its orientation or aspect"
+    assert not (outputs / "truncated.jpg").exists()
+    assert list((tmp_path / "cache").glob("*.onnx")), "the default CPU path runs a cached ONNX export"
+
+
+def test_existing_outputs_are_kept_unless_overwrite(checkpoint, tmp_path, capsys):
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    Image.open(TUBINGEN).save(inputs / "photo.png")
+    outputs.mkdir()
+    (outputs / "photo.png").write_bytes(b"an earlier result")
+    args = ["stylize", str(inputs / "photo.png"), "-m", str(checkpoint), "-o", str(outputs), "--size", "64"]
+    args += ["--backend", "eager", "--quiet"]
+    assert main(args) == 0
+    assert "skipped 1" in capsys.readouterr().out
+    assert (outputs / "photo.png").read_bytes() == b"an earlier result"
+    assert main([*args, "--overwrite"]) == 0
+    assert Image.open(outputs / "photo.png").size == (64, round(64 * 512 / 683))
+
+
+def test_strength_zero_returns_the_content(checkpoint, tmp_path):
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    content = Image.open(KODAK[4]).resize((120, 80))
+    content.save(inputs / "photo.png")
+    args = ["stylize", str(inputs), "-m", str(checkpoint), "-o", str(outputs), "--backend", "eager", "--quiet"]
+    assert main([*args, "--strength", "0"]) == 0
+    assert torch.equal(pil_to_tensor(Image.open(outputs / "photo.png")), pil_to_tensor(content))
+    assert main([*args, "--strength", "0.5", "--overwrite"]) == 0
+    assert not torch.equal(pil_to_tensor(Image.open(outputs / "photo.png")), pil_to_tensor(content))
+
+
+def test_preserve_color_keeps_the_content_chroma(checkpoint):
+    model = load_model(checkpoint, backend="eager")
+    content = load_image(KODAK[5], 160)[None]
+    plain = stylize(model, content)
+    kept = stylize(model, content, StyleOptions(preserve_color=True))
+
+    def chroma_difference(image: torch.Tensor) -> float:
+        return float((rgb_to_ycbcr(image)[:, 1:] - rgb_to_ycbcr(content)[:, 1:]).abs().mean())
+
+    assert chroma_difference(kept) < 0.01
+    assert chroma_difference(plain) > 3 * chroma_difference(kept)
+    torch.testing.assert_close(rgb_to_ycbcr(kept)[:, 0], rgb_to_ycbcr(plain)[:, 0], atol=0.02, rtol=0)
+
+
+def edge_and_other_errors(tiled: torch.Tensor, whole: torch.Tensor, tile: int, overlap: int) -> tuple[float, float]:
+    """Mean abs error of ``tiled`` vs ``whole`` ``(1, 3, S, S)`` within 2 px of inner tile edges, and elsewhere."""
+    size = whole.shape[-1]
+    error = (tiled - whole).abs().mean(dim=1)[0]
+    edges = torch.zeros(size, dtype=torch.bool)
+    for start in tile_starts(size, tile, overlap):
+        for edge in (start, start + tile):
+            if 0 < edge < size:
+                edges[max(0, edge - 2) : edge + 2] = True
+    near_edges = edges[:, None] | edges[None, :]
+    return float(error[near_edges].mean()), float(error[~near_edges].mean())
+
+
+def test_tiles_match_the_whole_image_without_seams(checkpoint):
+    net, _ = load_transform_net(checkpoint)
+    photo = load_image(KODAK[0], 1536)[None][..., :1024, :1024]  # a real photo at 1024 x 1024
+    tile, overlap, stats_size = 384, 64, 512  # statistics from a pass at half the resolution
+    model = Model(net, "eager", torch.device("cpu"), net)
+    with torch.inference_mode():
+        whole = net(photo)
+        tiled = stylize(model, photo, StyleOptions(tile=tile, overlap=overlap, stats_size=stats_size))
+        hard_cut = stylize_tiled(net, photo, tile, overlap=0, stats_size=stats_size)
+    assert (tiled - whole).abs().mean() < 0.05
+    near_edges, elsewhere = edge_and_other_errors(tiled, whole, tile, overlap)
+    assert near_edges <= 1.1 * elsewhere
+    # the same check sees the seams of tiles pasted side by side without overlap
+    near_cuts, elsewhere = edge_and_other_errors(hard_cut, whole, tile, 0)
+    assert near_cuts > 1.2 * elsewhere
