@@ -4,6 +4,7 @@ from stylenet.losses.base import FeatureLoss, StyleLoss
 from stylenet.losses.content import ContentLoss
 from stylenet.losses.crosslayer import CrossLayerLoss, cross_layer_matrix, pool_to
 from stylenet.losses.gram import GramLoss, gram_matrix
+from stylenet.losses.meanstd import MeanStdLoss, mean_std
 from stylenet.losses.perceptual import PerceptualLoss
 from stylenet.losses.tv import TotalVariationLoss
 
@@ -12,10 +13,12 @@ __all__ = [
     "CrossLayerLoss",
     "FeatureLoss",
     "GramLoss",
+    "MeanStdLoss",
     "PerceptualLoss",
     "StyleLoss",
     "TotalVariationLoss",
     "cross_layer_matrix",
     "gram_matrix",
+    "mean_std",
     "pool_to",
 ]

@@ -1,0 +1,92 @@
+"""Stylising with a trained meta network: any style image, style blends, and baked transform nets.
+
+    net = load_metanet("last.ckpt")
+    code = net.style_code([load_image("a.jpg", net.style_size), load_image("b.jpg", net.style_size)], [0.7, 0.3])
+    out = net(content, code)                        # (B, 3, H, W) in [0, 1]
+    plain = net.bake(code)                          # a TransformNet, exportable like a Johnson net
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from stylenet.models import TransformNet
+from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
+from stylenet.vgg import VGGEncoder
+
+
+class ArbitraryStyleNet(nn.Module):
+    """A style embedding and a meta network: style images -> hidden code -> stylised images.
+
+    Args:
+        embedding: VGG statistics of style images.
+        net: the meta network with its template transform net.
+        style_size: longest side style images are resized to (the size the network was trained at).
+    """
+
+    def __init__(self, embedding: StyleEmbedding, net: MetaTransformNet, style_size: int | None = 256) -> None:
+        super().__init__()
+        self.embedding, self.net, self.style_size = embedding, net, style_size
+
+    @torch.no_grad()
+    def style_code(self, styles: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+        """Style images ``[(3, H_i, W_i), ...]`` (any sizes) -> one hidden code ``(1, D)``.
+
+        Several styles are blended in the meta network's hidden space with ``weights`` (normalised
+        to sum to 1; equal weights by default).
+        """
+        if not styles:
+            raise ValueError("style_code needs at least one style image")
+        weights = [1.0] * len(styles) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(styles):
+            raise ValueError(f"{len(styles)} style images but {len(weights)} weights")
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"style weights must be non-negative with a positive sum, got {weights}")
+        codes = torch.cat([self.net.code(self.embedding(style[None])) for style in styles])
+        mix = torch.tensor(weights, dtype=codes.dtype, device=codes.device) / sum(weights)
+        return (mix[:, None] * codes).sum(0, keepdim=True)
+
+    def forward(self, images: Tensor, code: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` in [0, 1] with a code ``(1 or B, D)`` -> ``(B, 3, H, W)`` in [0, 1]."""
+        return self.net.stylize(images, self.net.generate(code))
+
+    @torch.no_grad()
+    def bake(self, code: Tensor) -> TransformNet:
+        """A plain :class:`TransformNet` with the weights generated for ``code`` ``(1, D)``, in eval mode."""
+        return self.net.bake(code).eval()
+
+
+def load_metanet(
+    checkpoint: str | Path, vgg_weights: str | Path | None = None, map_location: str | torch.device = "cpu"
+) -> ArbitraryStyleNet:
+    """An :class:`ArbitraryStyleNet` (eval mode) from a :class:`~stylenet.metanet.system.MetaStylizer` checkpoint.
+
+    ``vgg_weights`` (a file or a torchvision weights-enum name) replaces the VGG weights recorded in the
+    checkpoint's config, e.g. when the checkpoint was trained on another machine.
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as error:
+        raise ValueError(f"cannot read checkpoint {path}: {error}") from error
+    info: dict[str, Any] = state.get("stylenet", {}) if isinstance(state, dict) else {}
+    if "metanet" not in info:
+        raise ValueError(f"{path} is not a meta-network checkpoint (no stylenet.metanet entry)")
+    config = info["config"]
+    model_args = {k: v for k, v in config["model"].items() if k != "_target_"}
+    net = MetaTransformNet(**model_args)
+    weights = {k.removeprefix("net."): v for k, v in state["state_dict"].items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as error:
+        raise ValueError(f"{path} does not match its recorded model {model_args}: {error}") from error
+    encoder = VGGEncoder(info["metanet"]["arch"], vgg_weights or config["backbone"]["weights"])
+    style_size = config.get("data", {}).get("style", {}).get("image_size")
+    return ArbitraryStyleNet(StyleEmbedding(encoder, info["metanet"]["taps"]), net, style_size).to(map_location).eval()

@@ -1,0 +1,105 @@
+"""LightningModule that trains a meta network: one model for any style, no retraining per style."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from stylenet import __version__
+from stylenet.losses import PerceptualLoss
+from stylenet.models.metanet import JOHNSON_TAPS, MetaTransformNet, StyleEmbedding, gain
+from stylenet.system import OptimizerFactory, Stylizer
+
+log = logging.getLogger(__name__)
+
+
+class MetaStylizer(L.LightningModule):
+    """Trains ``net`` so that ``net(content, embedding(style))`` minimises ``loss`` for every style.
+
+    Batches are ``{"content": (B, 3, H, W), "style": (S, 3, h, w)}`` (see
+    :class:`~stylenet.data.content_style.ContentStyleDataModule`); each style's statistics become
+    the loss's per-sample targets. Checkpoints hold ``net``'s weights (not the frozen encoder's) and
+    ``checkpoint["stylenet"]`` = ``{version, config, metanet: {arch, taps}}``.
+
+    Args:
+        net: the meta network and its template transform net.
+        loss: perceptual loss; its encoder also computes the style embedding.
+        embedding_taps: encoder taps of the style embedding.
+        optimizer: ``partial`` optimizer taking the parameters.
+        scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
+    """
+
+    def __init__(
+        self,
+        net: MetaTransformNet,
+        loss: PerceptualLoss,
+        embedding_taps: Iterable[str] = JOHNSON_TAPS,
+        optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
+        scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.loss = loss
+        self.embedding = StyleEmbedding(loss.encoder, embedding_taps)
+        if self.embedding.dim != net.embedding_dim:
+            raise ValueError(
+                f"taps {list(self.embedding.taps)} give a {self.embedding.dim}-long style embedding but the "
+                f"meta network takes {net.embedding_dim} (set model.embedding_dim={self.embedding.dim})"
+            )
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
+        self.strict_loading = False  # the frozen encoder is not saved; the net is checked in on_load_checkpoint
+
+    def forward(self, images: Tensor, styles: Tensor) -> Tensor:
+        """Stylise ``images`` ``(B, 3, H, W)`` with ``styles`` ``(S, 3, h, w)``, ``S`` = 1 or dividing ``B``."""
+        with torch.no_grad():
+            embedding = self.embedding(styles)
+        return self.net(images, embedding)
+
+    def _step(self, batch: dict[str, Tensor], stage: str) -> Tensor | None:
+        content, styles = batch["content"], batch["style"]
+        if content.numel() == 0 or styles.numel() == 0:  # unreadable images (each one was logged)
+            return None
+        b, s = content.shape[0], styles.shape[0]
+        if b % s:
+            log.warning("skipping a batch of %d content images and %d styles (some images were unreadable)", b, s)
+            return None
+        with torch.no_grad():
+            embedding = self.embedding(styles)
+            self.loss.set_style(styles.repeat_interleave(b // s, dim=0) if s > 1 else styles)
+        params = self.net.generate(self.net.code(embedding))
+        terms = self.loss(self.net.stylize(content, params), content)
+        weights = [v for k, v in params.items() if k.endswith(".weight")]
+        terms_logged = {f"{stage}/{k}": v.detach() for k, v in terms.items()}
+        terms_logged[f"{stage}/generated_gain"] = torch.stack([gain(w).mean() for w in weights]).mean().detach()
+        self.log_dict(
+            terms_logged,
+            batch_size=b,
+            on_step=stage == "train",
+            on_epoch=stage != "train",
+            sync_dist=stage != "train",
+        )
+        self.log(f"{stage}_loss", terms["total"].detach(), batch_size=b, prog_bar=True, sync_dist=stage != "train")
+        return terms["total"]
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:  # noqa: ARG002
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:  # noqa: ARG002
+        self._step(batch, "val")
+
+    # the same optimiser set-up and checkpoint architecture check as the single-style Stylizer
+    configure_optimizers = Stylizer.configure_optimizers
+    on_load_checkpoint = Stylizer.on_load_checkpoint
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        metanet = {"arch": self.loss.encoder.arch, "taps": list(self.embedding.taps)}
+        checkpoint["stylenet"] = {"version": __version__, "config": self.run_config, "metanet": metanet}

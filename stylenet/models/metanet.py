@@ -1,0 +1,156 @@
+"""Meta network of Shen et al. (2017): a style image's VGG statistics -> the weights of a transform net.
+
+A :class:`StyleEmbedding` summarises a style image as the per-channel means and standard deviations of
+its VGG features (VGG16 relu1_2, relu2_2, relu3_3, relu4_3: 2 x (64 + 128 + 256 + 512) = 1,920 values).
+A :class:`MetaTransformNet` maps that vector through one hidden layer, ``group_width`` units per
+generated conv, and one linear head per conv to the conv's weight and bias; the generated convs are
+those of a :class:`~stylenet.models.TransformNet` except the first and last 9x9 convs and grouped
+convs, which stay ordinary trained parameters (as do the instance-norm scales and shifts). Generated
+weights only ever exist as activations passed to ``torch.func.functional_call``; the template net
+holds ``None`` in their place, so ``state_dict()``, ``.to()`` and DDP see exactly the trained
+parameters.
+
+Each head's bias starts at its conv's ordinary initial weights, so an untrained meta network runs the
+template's initial net; the head's weight is applied divided by ``group_width`` (an equalised learning
+rate) so that Adam moves generated weights about as fast as it moves ordinary conv weights. The
+embedding is layer-normalised before the hidden layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+
+from stylenet.losses.meanstd import mean_std
+from stylenet.models.transform_net import TransformNet
+from stylenet.vgg import VGGEncoder
+
+JOHNSON_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+class StyleEmbedding(nn.Module):
+    """Style images ``(S, 3, H, W)`` in [0, 1] -> ``(S, dim)``: :func:`mean_std` of each tap, concatenated.
+
+    Args:
+        encoder: frozen VGG encoder (shared with the perceptual loss).
+        taps: encoder taps summarised; the embedding only runs VGG as deep as the deepest one.
+    """
+
+    def __init__(self, encoder: VGGEncoder, taps: Iterable[str] = JOHNSON_TAPS) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.taps = encoder.check_taps(taps)
+
+    @property
+    def dim(self) -> int:
+        """Length of the embedding: twice the channels of every tap."""
+        return sum(2 * self._channels(tap) for tap in self.taps)
+
+    def _channels(self, tap: str) -> int:
+        convs = [m for m in self.encoder.layers[: self.encoder.index(tap) + 1] if isinstance(m, nn.Conv2d)]
+        return convs[-1].out_channels
+
+    def forward(self, styles: Tensor) -> Tensor:
+        features = self.encoder(styles, self.taps)
+        return torch.cat([mean_std(features[tap]) for tap in self.taps], dim=1)
+
+
+def generated_convs(net: TransformNet) -> list[str]:
+    """Names of the convs a meta network generates: every ungrouped conv but the first and the last."""
+    convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv2d)]
+    return [name for name in convs[1:-1] if net.get_submodule(name).groups == 1]
+
+
+class MetaTransformNet(nn.Module):
+    """A :class:`TransformNet` whose inner convs are generated from a style embedding.
+
+    Args:
+        embedding_dim: length of the style embedding (:attr:`StyleEmbedding.dim`).
+        group_width: hidden units per generated conv (128 in the paper).
+        max_gain: each generated conv weight is rescaled (differentiably) so that its gain
+            ``rms(w) * sqrt(fan_in)`` stays at most this; PyTorch's default conv init has gain 0.58.
+        **net_args: :class:`TransformNet` arguments (``channels``, ``num_blocks``, ``block``, ...).
+
+    ``forward(images (B, 3, H, W), embedding (S, dim))`` with ``S`` = 1 (one style for the batch) or
+    ``S`` dividing ``B`` (``B / S`` consecutive images per style) -> ``(B, 3, H, W)``.
+    """
+
+    def __init__(
+        self, embedding_dim: int = 1920, group_width: int = 128, max_gain: float = 4.0, **net_args: Any
+    ) -> None:
+        super().__init__()
+        self.embedding_dim, self.group_width, self.max_gain = embedding_dim, group_width, float(max_gain)
+        self.net = TransformNet(**net_args)
+        self.convs = generated_convs(self.net)
+        self.shapes: dict[str, torch.Size] = {}
+        heads = []
+        for name in self.convs:
+            conv = self.net.get_submodule(name)
+            initial = {f"{name}.{key}": getattr(conv, key).detach() for key in ("weight", "bias")}
+            self.shapes.update({key: value.shape for key, value in initial.items()})
+            head = nn.Linear(group_width, sum(v.numel() for v in initial.values()))
+            with torch.no_grad():
+                head.bias.copy_(torch.cat([v.flatten() for v in initial.values()]))
+            heads.append(head)
+            conv.weight, conv.bias = None, None  # supplied by functional_call from here on
+        self.hidden = nn.Sequential(
+            nn.LayerNorm(embedding_dim), nn.Linear(embedding_dim, group_width * len(self.convs)), nn.ReLU()
+        )
+        self.heads = nn.ModuleList(heads)
+
+    def code(self, embedding: Tensor) -> Tensor:
+        """``(S, embedding_dim)`` -> hidden code ``(S, group_width * len(convs))``; styles blend linearly here."""
+        if embedding.ndim != 2 or embedding.shape[1] != self.embedding_dim:
+            raise ValueError(f"expected a style embedding (S, {self.embedding_dim}), got {tuple(embedding.shape)}")
+        return self.hidden(embedding)
+
+    def generate(self, code: Tensor) -> dict[str, Tensor]:
+        """Hidden code ``(S, G * group_width)`` -> ``{parameter name: (S, *shape)}`` for every generated conv."""
+        params: dict[str, Tensor] = {}
+        groups = code.split(self.group_width, dim=1)
+        for name, head, group in zip(self.convs, self.heads, groups, strict=True):
+            weight_key, bias_key = f"{name}.weight", f"{name}.bias"
+            flat = F.linear(group, head.weight / self.group_width, head.bias)
+            weight, bias = flat.split([self.shapes[weight_key].numel(), self.shapes[bias_key].numel()], dim=1)
+            weight = weight.reshape(-1, *self.shapes[weight_key])
+            params[weight_key] = weight * (self.max_gain / gain(weight)).clamp(max=1.0).view(-1, 1, 1, 1, 1)
+            params[bias_key] = bias
+        return params
+
+    def stylize(self, images: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        """Run the template on ``images`` ``(B, 3, H, W)`` with generated ``params`` ``{name: (S, ...)}``."""
+        styles, batch = next(iter(params.values())).shape[0], images.shape[0]
+        if styles == 1:
+            return functional_call(self.net, {k: v[0] for k, v in params.items()}, (images,))
+        if batch % styles:
+            raise ValueError(f"a batch of {batch} images cannot be split evenly among {styles} styles")
+        grouped = images.reshape(styles, batch // styles, *images.shape[1:])
+        out = vmap(lambda p, x: functional_call(self.net, p, (x,)))(dict(params), grouped)
+        return out.reshape(batch, *out.shape[2:])
+
+    def forward(self, images: Tensor, embedding: Tensor) -> Tensor:
+        return self.stylize(images, self.generate(self.code(embedding)))
+
+    def bake(self, code: Tensor) -> TransformNet:
+        """A standalone :class:`TransformNet` with the weights generated from one hidden code ``(1, ...)``."""
+        if code.shape[0] != 1:
+            raise ValueError(f"bake takes the code of one style, got {code.shape[0]}")
+        net = copy.deepcopy(self.net)
+        with torch.no_grad():
+            for key, value in self.generate(code).items():
+                module, attr = key.rsplit(".", 1)
+                setattr(net.get_submodule(module), attr, nn.Parameter(value[0].clone()))
+        return net
+
+
+def gain(weight: Tensor) -> Tensor:
+    """``(S, out, in, k, k)`` conv weights -> ``(S,)`` gains ``rms(w) * sqrt(in * k * k)``."""
+    fan_in = math.prod(weight.shape[2:])
+    return weight.flatten(1).pow(2).mean(1).sqrt() * math.sqrt(fan_in)

@@ -1,0 +1,221 @@
+"""Meta-network stylizer: generated weights, per-sample styles, checkpoints, blending, and real learning."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from torch import nn
+
+from stylenet.data.content_style import RepeatedStyleSampler
+from stylenet.imageio import load_image
+from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, mean_std
+from stylenet.metanet.inference import ArbitraryStyleNet, load_metanet
+from stylenet.models import TransformNet
+from stylenet.models.metanet import MetaTransformNet, StyleEmbedding, generated_convs
+from tests.conftest import IMAGES, ROOT, SHARED, STARRY
+
+TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CANDY = IMAGES / "style/fast_neural_style/candy.jpg"
+
+
+@pytest.fixture(scope="module")
+def embedding(vgg16) -> StyleEmbedding:
+    return StyleEmbedding(vgg16, TAPS)
+
+
+@pytest.fixture(scope="module")
+def styles() -> torch.Tensor:
+    """Two real style images, ``(2, 3, 64, 64)``."""
+    return torch.stack([F.interpolate(load_image(p, 64)[None], size=(64, 64))[0] for p in (STARRY, CANDY)])
+
+
+def small_metanet(block: str = "residual") -> MetaTransformNet:
+    torch.manual_seed(0)
+    return MetaTransformNet(channels=8, num_blocks=2, block=block, group_width=16)
+
+
+def test_embedding_is_mean_and_std_of_each_tap(embedding, styles):
+    features = embedding.encoder(styles, TAPS)
+    manual = torch.cat([mean_std(features[t]) for t in TAPS], dim=1)
+    assert embedding.dim == 1920
+    assert torch.allclose(embedding(styles), manual)
+    assert torch.allclose(manual[:, :64], features["relu1_2"].mean((2, 3)))
+
+
+@pytest.mark.parametrize("block", ["residual", "resnext"])
+def test_generated_weights_have_the_transform_nets_shapes(block):
+    net = small_metanet(block)
+    reference = TransformNet(channels=8, num_blocks=2, block=block)
+    params = net.generate(net.code(torch.randn(3, 1920)))
+    expected = {k: v.shape for k, v in reference.state_dict().items() if k.rsplit(".", 1)[0] in net.convs}
+    assert {k: v.shape[1:] for k, v in params.items()} == expected
+    assert all(v.shape[0] == 3 for v in params.values())
+    names = generated_convs(reference)
+    assert "encoder.0.1" not in names and "decoder.2.1" not in names  # the 9x9 in/out convs stay trained
+    if block == "resnext":  # grouped 3x3 branches stay ordinary parameters
+        assert all(reference.get_submodule(n).groups == 1 for n in names)
+        assert "net.blocks.0.body.1.1.weight" in dict(net.named_parameters())
+
+
+def test_generated_conv_equals_a_regular_conv_loaded_with_the_weights():
+    net = small_metanet()
+    code = net.code(torch.randn(1, 1920))
+    images = torch.rand(2, 3, 36, 44)
+    baked = net.bake(code)
+    name = net.convs[0]
+    conv, regular = baked.get_submodule(name), nn.Conv2d(8, 16, 3, stride=2)
+    regular.load_state_dict(conv.state_dict())
+    x = torch.rand(2, 8, 20, 20)
+    assert torch.allclose(conv(x), regular(x))
+    params = net.generate(code)
+    functional = F.conv2d(x, params[f"{name}.weight"][0], params[f"{name}.bias"][0], stride=2)
+    assert torch.allclose(functional, regular(x), atol=1e-6)
+    assert torch.allclose(net.stylize(images, params), baked(images), atol=1e-6)
+
+
+def test_two_styles_in_one_batch_stylise_differently(embedding, styles):
+    net = small_metanet()
+    content = torch.rand(1, 3, 48, 48).expand(2, -1, -1, -1)
+    with torch.no_grad():
+        codes = net.code(embedding(styles))
+        both = net.stylize(content, net.generate(codes))
+        each = [net.stylize(content[:1], net.generate(codes[i : i + 1])) for i in range(2)]
+    assert (both[0] - both[1]).abs().mean() > 1e-3
+    assert torch.allclose(both[0], each[0][0], atol=1e-5) and torch.allclose(both[1], each[1][0], atol=1e-5)
+
+
+def test_every_parameter_is_saved_moved_and_trained():
+    net = small_metanet()
+    state = net.state_dict()
+    assert set(state) == {k for k, _ in net.named_parameters()} | {k for k, _ in net.named_buffers()}
+    assert not any(k.rsplit(".", 1)[0] in {f"net.{c}" for c in net.convs} for k in state)  # no stale conv copies
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    loaded = small_metanet()
+    torch.manual_seed(1)
+    for p in loaded.parameters():
+        nn.init.normal_(p)
+    loaded.load_state_dict(torch.load(buffer))
+    images, embedding = torch.rand(1, 3, 32, 32), torch.randn(1, 1920)
+    assert torch.equal(net(images, embedding), loaded(images, embedding))
+    moved = net.to(torch.float64)
+    assert all(p.dtype == torch.float64 for p in moved.parameters())
+    assert moved(images.double(), embedding.double()).dtype == torch.float64
+    loss = net.float()(images, embedding).mean()
+    loss.backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_interpolating_one_style_with_weight_one_equals_that_style(embedding, styles):
+    model = ArbitraryStyleNet(embedding, small_metanet()).eval()
+    content = torch.rand(1, 3, 40, 40)
+    single = model(content, model.style_code([styles[0]]))
+    assert torch.equal(model.style_code([styles[0], styles[1]], [1.0, 0.0]), model.style_code([styles[0]]))
+    assert torch.allclose(model(content, model.style_code([styles[0], styles[1]], [1.0, 0.0])), single)
+    halfway = model.style_code([styles[0], styles[1]], [0.5, 0.5])
+    ends = model.style_code([styles[0]]), model.style_code([styles[1]])
+    assert torch.allclose(halfway, (ends[0] + ends[1]) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="weights"):
+        model.style_code([styles[0]], [1.0, 2.0])
+
+
+def test_generated_gain_is_capped():
+    net = MetaTransformNet(channels=8, num_blocks=1, group_width=16, max_gain=0.5)
+    with torch.no_grad():
+        for head in net.heads:
+            head.weight.mul_(1e3)
+        params = net.generate(net.code(torch.randn(2, 1920)))
+    from stylenet.models.metanet import gain
+
+    gains = torch.stack([gain(v) for k, v in params.items() if k.endswith(".weight")])
+    assert gains.max() <= 0.5 + 1e-5
+
+
+def test_mean_std_loss_is_finite_on_a_flat_colour_crop(vgg16):
+    loss = PerceptualLoss(vgg16, ContentLoss(["relu2_2"]), [MeanStdLoss(TAPS), GramLoss(TAPS)])
+    loss.set_style(torch.full((1, 3, 32, 32), 0.5))
+    output = torch.full((1, 3, 32, 32), 0.3, requires_grad=True)
+    loss(output, output.detach())["total"].backward()
+    assert torch.isfinite(output.grad).all()
+
+
+def test_meanstd_loss_matches_its_definition(vgg16, styles):
+    features = vgg16(styles, TAPS)
+    loss = MeanStdLoss({"relu2_2": 2.0}, weight=3.0)
+    loss.set_target({k: v[:1] for k, v in features.items()})
+    s_out, s_style = mean_std(features["relu2_2"][1:]), mean_std(features["relu2_2"][:1])
+    expected = 3.0 * 2.0 * (s_out - s_style).pow(2).mean()
+    assert torch.allclose(loss({k: v[1:] for k, v in features.items()})["meanstd/relu2_2"], expected)
+
+
+def test_sampler_keeps_each_style_for_style_every_steps():
+    order = list(RepeatedStyleSampler(num_styles=6, repeats=3, styles_per_batch=2, seed=1))
+    groups = [order[i : i + 2] for i in range(0, len(order), 2)]
+    assert len(groups) == 9 and all(groups[i] == groups[i - i % 3] for i in range(9))
+    assert sorted(set(order)) == list(range(6))
+
+
+def compose_metanet(output_dir: Path, overrides: list[str]) -> DictConfig:
+    """train.py's config for experiment=metanet2017, sized for a CPU, writing under ``output_dir``."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(
+            "train",
+            overrides=[
+                "experiment=metanet2017",
+                "model=metanet8",
+                "trainer=cpu",
+                f"paths.shared={SHARED}",
+                f"paths.output_dir={output_dir}",
+                "data.content.num_workers=0",
+                "trainer.enable_progress_bar=false",
+                "trainer.enable_model_summary=false",
+                *overrides,
+            ],
+        )
+
+
+def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
+    from train import train
+
+    tiny = [
+        "model.num_blocks=1",
+        "model.group_width=8",
+        "data.content.image_size=32",
+        "data.style.image_size=32",
+        "data.content.batch_size=2",
+        "data.styles_per_batch=2",
+        "data.content.max_images=4",
+        "data.style.max_images=4",
+        "data.content.val_size=2",
+        "data.style.val_size=2",
+        "data.style_every=2",
+        "trainer.val_check_interval=2",
+        "callbacks.sample_grid.every_n_steps=2",
+    ]
+    train(compose_metanet(tmp_path / "a", [*tiny, "trainer.max_steps=2"]))
+    checkpoint = tmp_path / "a/checkpoints/last.ckpt"
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["stylenet"]["metanet"] == {"arch": "vgg16", "taps": list(TAPS)}
+    assert all(k.startswith("net.") for k in saved["state_dict"])
+    assert (tmp_path / "a/samples/last.png").is_file()
+    model = load_metanet(checkpoint)
+    content = torch.rand(1, 3, 32, 32)
+    code = model.style_code([load_image(STARRY, 32)])
+    assert torch.allclose(model.bake(code)(content), model(content, code), atol=1e-6)
+    resumed = compose_metanet(tmp_path / "b", [*tiny, "trainer.max_steps=4", f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert torch.load(tmp_path / "b/checkpoints/last.ckpt", weights_only=False)["global_step"] == 4
+
+
+def test_loading_a_single_style_checkpoint_as_a_metanet_fails_clearly(tmp_path):
+    path = tmp_path / "johnson.ckpt"
+    torch.save({"state_dict": {}, "stylenet": {"config": {}, "style": {}}}, path)
+    with pytest.raises(ValueError, match="not a meta-network checkpoint"):
+        load_metanet(path)
