@@ -9,12 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
 from stylenet.data.content_style import RepeatedStyleSampler
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, mean_std
+from stylenet.metanet.evaluate import transfer_scores
 from stylenet.metanet.inference import ArbitraryStyleNet, load_metanet
 from stylenet.models import TransformNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding, generated_convs
@@ -219,3 +221,42 @@ def test_loading_a_single_style_checkpoint_as_a_metanet_fails_clearly(tmp_path):
     torch.save({"state_dict": {}, "stylenet": {"config": {}, "style": {}}}, path)
     with pytest.raises(ValueError, match="not a meta-network checkpoint"):
         load_metanet(path)
+
+
+# Learning: trained on 32 styles and 200 photos, scored on 8 held-out photos with 8 held-out styles.
+LEARNING = [
+    "trainer.max_steps=300",
+    "model.num_blocks=1",
+    "model.group_width=32",
+    "loss=gram",
+    "style.content_weight=3e4",
+    "system.optimizer.lr=3e-3",
+    "data.style_every=10",
+    "data.content.image_size=48",
+    "data.style.image_size=48",
+    "data.content.batch_size=4",
+    "data.content.max_images=200",
+    "data.style.max_images=32",
+    "data.content.val_size=8",
+    "data.style.val_size=8",
+    "trainer.val_check_interval=1000",
+    "+trainer.limit_val_batches=0",
+    "callbacks.sample_grid.every_n_steps=0",
+]
+CONTENT_BOUND = 0.6  # relative relu2_2 error: the output keeps the photo's structure
+
+
+@pytest.mark.slow
+def test_short_run_transfers_held_out_styles_to_held_out_photos(tmp_path, vgg16):
+    from train import train
+
+    cfg = compose_metanet(tmp_path, LEARNING)
+    train(cfg)
+    data = instantiate(cfg.data)
+    data.setup("validate")
+    pairs = [data.val_set[i] for i in range(len(data.val_set))]
+    content, styles = torch.stack([p["content"] for p in pairs]), torch.stack([p["style"] for p in pairs])
+    scores = transfer_scores(load_metanet(tmp_path / "checkpoints/last.ckpt"), vgg16, content, styles)
+    print(scores)
+    assert scores["gram_ratio"] <= 0.5
+    assert scores["content_relative"] <= CONTENT_BOUND

@@ -1,0 +1,83 @@
+"""Meta-network timings on this machine: switching to a new style, and stylising at 256² and 512².
+
+    python bench/metanet.py [--channels 8] [--style-sizes 256 128 64] [--repeats 5] [--threads N]
+
+A style switch is the VGG embedding of the style image (VGG only up to the deepest embedding tap,
+relu4_3) plus the meta network (hidden layer and heads). Prints milliseconds (median of --repeats),
+the share of the switch spent in VGG, and the size of the generated (baked) TransformNet in bytes.
+An untrained meta network times the same as a trained one; no checkpoint is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from stylenet.imageio import load_image
+from stylenet.metanet.inference import ArbitraryStyleNet
+from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
+from stylenet.vgg import VGGEncoder
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def state_bytes(module: torch.nn.Module) -> int:
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=8, help="transform-net base width (8, 16, 32)")
+    parser.add_argument("--style-sizes", type=int, nargs="+", default=[256, 128, 64])
+    parser.add_argument("--content-sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--weights", type=Path, default=SHARED / "weights/vgg16_imagenet_features.pth")
+    parser.add_argument("--style", type=Path, default=SHARED / "images/style/fast_neural_style/starry_night.jpg")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    embedding = StyleEmbedding(VGGEncoder("vgg16", args.weights))
+    model = ArbitraryStyleNet(embedding, MetaTransformNet(channels=args.channels)).eval()
+    print(f"base {args.channels}, {torch.get_num_threads()} threads, median of {args.repeats}")
+    with torch.inference_mode():
+        code = None
+        for size in args.style_sizes:
+            style = torch.nn.functional.interpolate(load_image(args.style, size)[None], size=(size, size))[0]
+            vgg = median_ms(lambda s=style: embedding(s[None]), args.repeats)
+            switch = median_ms(lambda s=style: model.net.generate(model.style_code([s])), args.repeats)
+            print(f"style switch at {size}²: {switch:8.1f} ms  (VGG embedding {vgg:.1f} ms = {vgg / switch:.0%})")
+            code = model.style_code([style])
+        vector = embedding(style[None])
+        meta = median_ms(lambda: model.net.generate(model.net.code(vector)), args.repeats)
+        print(f"meta network alone (hidden layer + heads): {meta:8.1f} ms")
+        baked = model.bake(code)
+        for size in args.content_sizes:
+            image = torch.rand(1, 3, size, size)
+            generated = median_ms(lambda x=image: model(x, code), args.repeats)
+            plain = median_ms(lambda x=image: baked(x), args.repeats)
+            print(f"stylise {size}²: {generated:8.1f} ms generated weights, {plain:8.1f} ms baked TransformNet")
+    print(f"baked TransformNet: {state_bytes(baked):,} bytes; meta network: {state_bytes(model.net):,} bytes")
+
+
+if __name__ == "__main__":
+    main()
