@@ -74,7 +74,13 @@ class Stylizer(L.LightningModule):
             on_epoch=stage != "train",
             sync_dist=stage != "train",
         )
-        self.log(f"{stage}_loss", terms["total"].detach(), batch_size=images.shape[0], prog_bar=True, sync_dist=stage != "train")
+        self.log(
+            f"{stage}_loss",
+            terms["total"].detach(),
+            batch_size=images.shape[0],
+            prog_bar=True,
+            sync_dist=stage != "train",
+        )
         return terms["total"]
 
     def training_step(self, images: Tensor, batch_idx: int) -> Tensor | None:

@@ -82,7 +82,7 @@ def _features_state_dict(path: Path) -> dict[str, Tensor]:
         raise FileNotFoundError(f"VGG weights file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure to unpickle is a bad file
+    except Exception as error:
         raise ValueError(f"cannot read VGG weights from {path}: {error}") from error
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
@@ -145,7 +145,7 @@ class VGGEncoder(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> VGGEncoder:  # noqa: ARG002 - always frozen
+    def train(self, mode: bool = True) -> VGGEncoder:
         return super().train(False)
 
     def index(self, tap: str) -> int:

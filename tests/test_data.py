@@ -22,7 +22,7 @@ def test_shared_imagefolder_filters_content_photos():
     dm.setup("fit")
     assert len(dm.train_set) == 6 and len(dm.val_set) == 2
     batch = next(iter(dm.train_dataloader()))
-    assert batch.shape == (3, 3, 32, 32) and 0 <= batch.min() and batch.max() <= 1 and batch.std() > 0.05
+    assert batch.shape == (3, 3, 32, 32) and batch.min() >= 0 and batch.max() <= 1 and batch.std() > 0.05
     torch.testing.assert_close(dm.val_set[0], dm.val_set[0])  # validation crops are fixed
 
 
@@ -43,12 +43,12 @@ def test_odd_and_broken_files_in_a_local_folder(tmp_path, caplog):
 
 
 def test_empty_or_missing_folders_say_so(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere"):
         load_images("imagefolder", data_dir=str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=r"empty"):
         load_images("imagefolder", data_dir=str(tmp_path / "empty"))
-    with pytest.raises(ValueError, match="no column 'genre'"):
+    with pytest.raises(ValueError, match=r"no column 'genre'"):
         load_images("imagefolder", data_dir=str(IMAGES), where={"genre": "cubism"})
-    with pytest.raises(ValueError, match="kind.*sculpture"):
+    with pytest.raises(ValueError, match=r"kind.*sculpture"):
         load_images("imagefolder", data_dir=str(IMAGES), where={"kind": "sculpture"})

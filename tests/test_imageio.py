@@ -54,17 +54,17 @@ def test_resize_keeps_aspect(photo, tmp_path):
 
 
 def test_bad_files_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+    with pytest.raises(FileNotFoundError, match=r"missing.jpg"):
         load_image(tmp_path / "missing.jpg")
     (tmp_path / "text.jpg").write_text("not an image")
-    with pytest.raises(ImageReadError, match="text.jpg"):
+    with pytest.raises(ImageReadError, match=r"text.jpg"):
         load_image(tmp_path / "text.jpg")
     data = KODAK[0].read_bytes()
     (tmp_path / "truncated.jpg").write_bytes(data[: len(data) // 3])
-    with pytest.raises(ImageReadError, match="truncated.jpg"):
+    with pytest.raises(ImageReadError, match=r"truncated.jpg"):
         load_image(tmp_path / "truncated.jpg")
     (tmp_path / "empty.png").write_bytes(b"")
-    with pytest.raises(ImageReadError, match="empty.png"):
+    with pytest.raises(ImageReadError, match=r"empty.png"):
         load_image(tmp_path / "empty.png")
 
 

@@ -71,8 +71,12 @@ def test_cross_layer_rejects_misaligned_geometry():
 
 def test_total_variation_by_hand():
     x = torch.randn(2, 3, 4, 5)
-    dy = sum(abs(x[b, c, i + 1, j] - x[b, c, i, j]) for b in range(2) for c in range(3) for i in range(3) for j in range(5))
-    dx = sum(abs(x[b, c, i, j + 1] - x[b, c, i, j]) for b in range(2) for c in range(3) for i in range(4) for j in range(4))
+    dy = sum(
+        abs(x[b, c, i + 1, j] - x[b, c, i, j]) for b in range(2) for c in range(3) for i in range(3) for j in range(5)
+    )
+    dx = sum(
+        abs(x[b, c, i, j + 1] - x[b, c, i, j]) for b in range(2) for c in range(3) for i in range(4) for j in range(4)
+    )
     expected = 0.5 * (dy / (2 * 3 * 3 * 5) + dx / (2 * 3 * 4 * 4))
     torch.testing.assert_close(TotalVariationLoss(weight=0.5)(x)["tv"], expected)
 

@@ -51,16 +51,16 @@ def test_checkpoints_are_atomic_and_runs_resume(tmp_path):
     assert ckpt2["global_step"] == 4
     assert any(not torch.equal(ckpt["state_dict"][k], v) for k, v in ckpt2["state_dict"].items())
 
-    with pytest.raises(ValueError, match="another architecture"):
+    with pytest.raises(ValueError, match=r"another architecture"):
         train(compose_train(tmp_path / "wrong", ["model=johnson_resnext", "model.cardinality=4", f"ckpt_path={last}"]))
 
 
 def test_bad_style_images_name_the_file(tmp_path):
     # Hydra wraps constructor errors in InstantiationException; the message is ours.
-    with pytest.raises((FileNotFoundError, InstantiationException), match="image not found: .*no_such_style.jpg"):
+    with pytest.raises((FileNotFoundError, InstantiationException), match=r"image not found: .*no_such_style.jpg"):
         train(compose_train(tmp_path, [f"style.image={tmp_path}/no_such_style.jpg"]))
     (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
-    with pytest.raises((ImageReadError, InstantiationException), match="corrupt.jpg: cannot read image"):
+    with pytest.raises((ImageReadError, InstantiationException), match=r"corrupt.jpg: cannot read image"):
         train(compose_train(tmp_path, [f"style.image={tmp_path}/corrupt.jpg"]))
 
 
@@ -71,7 +71,7 @@ def test_wandb_logger_works_offline(tmp_path):
     assert runs and any(runs[0].rglob("*.wandb"))
 
 
-def _run_train_py(args: list[str], tmp_path) -> subprocess.CompletedProcess:
+def _run_train_py(args: list[str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "STYLENET_SHARED": str(SHARED), "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
         [sys.executable, "train.py", *args, *FAST], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
@@ -81,7 +81,7 @@ def _run_train_py(args: list[str], tmp_path) -> subprocess.CompletedProcess:
 
 
 def test_multirun_runs_one_job_per_loss(tmp_path):
-    _run_train_py(["-m", "loss=gram,crosslayer", "trainer.max_steps=1", f"hydra.sweep.dir={tmp_path}"], tmp_path)
+    _run_train_py(["-m", "loss=gram,crosslayer", "trainer.max_steps=1", f"hydra.sweep.dir={tmp_path}"])
     jobs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
     styles = [_checkpoint(job / "checkpoints" / "last.ckpt")["stylenet"]["config"]["loss"]["style"] for job in jobs]
@@ -91,7 +91,7 @@ def test_multirun_runs_one_job_per_loss(tmp_path):
 def test_ddp_two_cpu_processes(tmp_path):
     args = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true",
             "trainer.max_steps=2", f"hydra.run.dir={tmp_path}"]  # fmt: skip
-    result = _run_train_py(args, tmp_path)
+    result = _run_train_py(args)
     log = result.stdout + result.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in log
     assert _checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2

@@ -69,16 +69,16 @@ def test_frozen_and_kept_in_eval(vgg16):
 
 
 def test_errors_name_the_problem(tmp_path):
-    with pytest.raises(KeyError, match="relu9_9"):
+    with pytest.raises(KeyError, match=r"relu9_9"):
         VGGEncoder("vgg16", None, taps=["relu9_9"])
-    with pytest.raises(FileNotFoundError, match="nope.pth"):
+    with pytest.raises(FileNotFoundError, match=r"nope.pth"):
         VGGEncoder("vgg16", tmp_path / "nope.pth")
-    with pytest.raises(ValueError, match="does not hold vgg16"):
+    with pytest.raises(ValueError, match=r"does not hold vgg16"):
         VGGEncoder("vgg16", VGG19)
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="junk.pth"):
+    with pytest.raises(ValueError, match=r"junk.pth"):
         VGGEncoder("vgg16", tmp_path / "junk.pth")
-    with pytest.raises(ValueError, match="vgg11"):
+    with pytest.raises(ValueError, match=r"vgg11"):
         VGGEncoder("vgg11", None)
 
 
@@ -102,5 +102,5 @@ def test_receptive_field_on_vgg19_counts_its_extra_convs():
 
 
 def test_pair_must_go_from_shallow_to_deep():
-    with pytest.raises(ValueError, match="relu3_1 must come before relu2_1"):
+    with pytest.raises(ValueError, match=r"relu3_1 must come before relu2_1"):
         VGGEncoder("vgg16", None).pooling("relu3_1", "relu2_1")

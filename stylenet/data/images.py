@@ -36,7 +36,7 @@ def load_images(
         raise FileNotFoundError(f"image folder not found: {data_dir}")
     try:
         dataset = datasets.load_dataset(path, name=name, data_dir=data_dir, split=split)
-    except Exception as error:  # noqa: BLE001 - datasets raises many kinds; all mean "cannot load"
+    except Exception as error:
         raise ValueError(f"cannot load images from {source}: {error}") from error
     if image_column not in dataset.column_names:
         raise ValueError(f"{source} has no column {image_column!r}; columns: {dataset.column_names}")

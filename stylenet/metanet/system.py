@@ -89,10 +89,10 @@ class MetaStylizer(L.LightningModule):
         self.log(f"{stage}_loss", terms["total"].detach(), batch_size=b, prog_bar=True, sync_dist=stage != "train")
         return terms["total"]
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:  # noqa: ARG002
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         return self._step(batch, "train")
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:  # noqa: ARG002
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
     # the same optimiser set-up and checkpoint architecture check as the single-style Stylizer

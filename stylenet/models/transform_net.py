@@ -106,7 +106,9 @@ class TransformNet(nn.Module):
             raise ValueError(f"unknown output mapping {output!r}; choose one of {OUTPUTS}")
         c1, c2, c3 = channels, 2 * channels, 4 * channels
         self.output = output
-        self.encoder = nn.Sequential(ConvLayer(3, c1, 9), ConvLayer(c1, c2, 3, stride=2), ConvLayer(c2, c3, 3, stride=2))
+        self.encoder = nn.Sequential(
+            ConvLayer(3, c1, 9), ConvLayer(c1, c2, 3, stride=2), ConvLayer(c2, c3, 3, stride=2)
+        )
         if block == "residual":
             blocks = [ResidualBlock(c3) for _ in range(num_blocks)]
         else:
