@@ -36,6 +36,13 @@ def last_values(metrics: Path) -> dict[str, float]:
     return values
 
 
+def variant(run: Path) -> str:
+    """``backbone / block / style loss`` of a run, from its saved config."""
+    cfg = OmegaConf.load(run / ".hydra/config.yaml")
+    losses = ", ".join(loss._target_.rsplit(".", 1)[-1] for loss in cfg.loss.style)
+    return f"{cfg.backbone.arch} / {cfg.model.block} / {losses}"
+
+
 def style_total(logged: dict[str, float], stage: str) -> float:
     """Sum of the logged style terms (``<stage>/<gram|meanstd|crosslayer>/<tap>``) of one stage."""
     return sum(v for k, v in logged.items() if k.split("/")[:2] in ([stage, n] for n in STYLE_LOSSES))
@@ -68,7 +75,7 @@ def main() -> None:
         scores = transfer_scores(load_metanet(run / "checkpoints/last.ckpt"), encoder, content, styles)
         style = {stage: style_total(logged, stage) for stage in ("train", "val")}
         print(
-            f"| {run.name} | {logged.get('train/content/relu2_2', float('nan')):.3g} | {style['train']:.3g} "
+            f"| {variant(run)} | {logged.get('train/content/relu2_2', float('nan')):.3g} | {style['train']:.3g} "
             f"| {logged.get('val/content/relu2_2', float('nan')):.3g} | {style['val']:.3g} "
             f"| {scores['gram_ratio']:.3f} | {scores['content_relative']:.3f} |"
         )
