@@ -8,6 +8,7 @@ import sys
 
 # command name -> module under stylenet.commands exposing add_parser(subparsers) that sets func=run(args)
 COMMANDS: dict[str, str] = {
+    "evaluate": "evaluate",
     "optimize": "optimize",
     "stylize": "stylize",
 }

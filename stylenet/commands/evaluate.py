@@ -1,0 +1,137 @@
+"""``stylenet evaluate``: score a model, or a folder of stylised images, over fixed content x style pairs.
+
+    stylenet evaluate -m starry.ckpt -o eval/starry                  # 4 default photos x the model's style
+    stylenet evaluate -m metanet.ckpt -o eval/metanet --styles styles/ --content photos.txt
+    stylenet evaluate --outputs stylized/ --styles starry_night.jpg -o eval/folder
+
+Pairs are every ``--content`` image with every ``--styles`` image. Both take files, folders, glob
+patterns or ``.txt`` lists (one path a line). Defaults, under ``$STYLENET_SHARED`` (else ../shared):
+content = images/content/neural_style/{tubingen,golden_gate}.jpg and images/content/kodak24/{kodim23,kodim05}.jpg;
+styles = the style the model was trained on (from its checkpoint or export sidecar), else
+images/style/fast_neural_style/{starry_night,candy}.jpg.
+
+A folder of outputs holds ``<content stem>__<style stem>.<ext>`` per pair, or, with a single style,
+``<content stem>.<ext>`` (what ``stylenet stylize`` writes).
+
+Writes ``<output>/evaluation.csv`` (one row per pair) and ``<output>/contact_sheet.png`` (content |
+style | output rows) and prints the mean of each metric. A metric whose weights file is missing is
+reported as skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stylenet.commands.stylize import collect_inputs, positive_int
+from stylenet.evaluate import (
+    DEFAULT_CONTENT,
+    DEFAULT_STYLES,
+    Scorer,
+    evaluate,
+    evaluation_sheet,
+    folder_source,
+    make_pairs,
+    model_source,
+    shared_dir,
+    summary_table,
+    write_csv,
+)
+from stylenet.imageio import ImageReadError
+from stylenet.inference import BACKENDS
+
+
+def expand_lists(sources: list[str]) -> list[Path]:
+    """Image paths from ``sources``: ``.txt`` files list one path a line (blank lines and ``#`` comments
+    skipped, relative paths taken from the list's folder); anything else goes to :func:`collect_inputs`."""
+    expanded: list[str] = []
+    for source in sources:
+        if source.lower().endswith(".txt"):
+            listing = Path(source)
+            if not listing.is_file():
+                raise FileNotFoundError(f"image list not found: {listing}")
+            lines = (line.strip() for line in listing.read_text().splitlines())
+            expanded += [str(listing.parent / line) for line in lines if line and not line.startswith("#")]
+        else:
+            expanded.append(source)
+    files = collect_inputs(expanded)
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"image not found: {', '.join(missing)}")
+    if not files:
+        raise FileNotFoundError(f"no images found in {' '.join(sources)}")
+    return files
+
+
+def choose_styles(explicit: list[Path] | None, trained: Path | None, images: Path) -> list[Path]:
+    """The ``--styles`` images, else the style the model was trained on, else the default styles."""
+    if explicit is not None:
+        return explicit
+    if trained is None:
+        return [images / path for path in DEFAULT_STYLES]
+    if not trained.is_file():
+        raise FileNotFoundError(f"the style image the model was trained on is not here: {trained}; pass --styles")
+    return [trained]
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return evaluate_command(args)
+    except (OSError, ValueError, KeyError, ImageReadError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else error
+        raise SystemExit(f"stylenet evaluate: error: {message}") from error
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    images = shared_dir() / "images"
+    contents = expand_lists(args.content) if args.content else [images / p for p in DEFAULT_CONTENT]
+    explicit = expand_lists(args.styles) if args.styles else None
+    if args.outputs is not None:
+        styles = choose_styles(explicit, None, images)
+        source = folder_source(args.outputs, single_style=len(styles) == 1)
+    else:
+        source = model_source(args.model, args.device, args.backend, args.cache_dir, args.metanet_vgg_weights)
+        styles = choose_styles(explicit, source.style, images)
+    missing = [str(path) for path in (*contents, *styles) if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"image not found: {', '.join(missing)}")
+
+    weights = shared_dir() / "weights"
+    scorer = Scorer.from_files(
+        args.vgg_weights or weights / "vgg16_imagenet_features.pth",
+        args.lpips_weights or weights / "lpips_vgg_lin.pth",
+        args.content_tap,
+        args.device,
+    )
+    results = evaluate(source, make_pairs(contents, styles), scorer, args.size, args.style_size)
+    output = Path(args.output)
+    table = write_csv(results, output / "evaluation.csv")
+    sheet = output / "contact_sheet.png"
+    evaluation_sheet(results).save(sheet)
+    print(f"{source.name}\n{summary_table(results, scorer)}\nwrote {table} and {sheet}")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model or a folder of stylised images: content, LPIPS, style and edge metrics",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("-m", "--model", help="checkpoint, TorchScript (.pt/.ts), .onnx or meta-network checkpoint")
+    what.add_argument("--outputs", help="folder of already stylised images (see above for their names)")
+    parser.add_argument("-o", "--output", required=True, help="folder for evaluation.csv and contact_sheet.png")
+    parser.add_argument("--content", nargs="+", help="content images: files, folders, globs or .txt lists")
+    parser.add_argument("--styles", nargs="+", help="style images: files, folders, globs or .txt lists")
+    parser.add_argument("--size", type=positive_int, default=256, help="longest side of the content images")
+    parser.add_argument("--style-size", type=positive_int, default=256, help="longest side of the style images")
+    parser.add_argument("--content-tap", default="relu2_2", help="VGG16 tap of the content distance")
+    parser.add_argument("--vgg-weights", type=Path, help="VGG16 features (default: <shared>/weights/...)")
+    parser.add_argument("--lpips-weights", type=Path, help="LPIPS VGG heads (default: <shared>/weights/...)")
+    parser.add_argument("--metanet-vgg-weights", help="VGG weights of a meta network's style embedding")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="backend of a checkpoint (see stylize)")
+    parser.add_argument("--cache-dir", type=Path, help="where checkpoints' ONNX exports are cached")
+    parser.set_defaults(func=run)

@@ -1,0 +1,301 @@
+"""Evaluate stylised outputs over fixed content x style pairs: per-pair scores, a summary and a contact sheet.
+
+Outputs come from a model (checkpoint, TorchScript, ONNX or meta-network checkpoint) or from a folder
+of images already stylised. Each pair is scored with :mod:`stylenet.metrics`:
+
+- ``content_distance``: relative VGG16 feature error to the content at one tap (default relu2_2);
+- ``lpips_vgg``: LPIPS-VGG distance to the content;
+- ``style_distance``: relative Gram error to the style over relu1_1 ... relu5_1;
+- ``edge_ssim``: SSIM between the Sobel edge maps of the content and the output.
+
+A metric whose weights file is missing is skipped with the reason, never reported as a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from stylenet.imageio import IMAGE_SUFFIXES, load_image
+from stylenet.inference import TORCHSCRIPT_SUFFIXES, load_model
+from stylenet.metanet.inference import load_metanet
+from stylenet.metrics import (
+    LPIPS_TAPS,
+    STYLE_TAPS,
+    content_distance,
+    edge_ssim,
+    load_lpips_heads,
+    lpips_distance,
+    style_distance,
+)
+from stylenet.plotting import contact_sheet
+from stylenet.vgg import VGGEncoder
+
+METRICS = ("content_distance", "lpips_vgg", "style_distance", "edge_ssim")
+VGG_METRICS = ("content_distance", "lpips_vgg", "style_distance")
+# Default pairs, relative to the images folder (../shared/images): four photos of different kinds ...
+DEFAULT_CONTENT = (
+    "content/neural_style/tubingen.jpg",
+    "content/neural_style/golden_gate.jpg",
+    "content/kodak24/kodim23.jpg",
+    "content/kodak24/kodim05.jpg",
+)
+# ... and, for sources without a style of their own (meta networks, folders), two classic styles.
+DEFAULT_STYLES = ("style/fast_neural_style/starry_night.jpg", "style/fast_neural_style/candy.jpg")
+
+
+def shared_dir() -> Path:
+    """``$STYLENET_SHARED``, else ``../shared`` (the same default as ``conf/paths/default.yaml``)."""
+    return Path(os.environ.get("STYLENET_SHARED", "../shared"))
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One content image stylised with one style image."""
+
+    content: Path
+    style: Path
+
+
+def make_pairs(contents: Sequence[Path], styles: Sequence[Path]) -> list[Pair]:
+    """Every content with every style, content-major."""
+    return [Pair(Path(c), Path(s)) for c in contents for s in styles]
+
+
+# (pair, content (1, 3, H, W), style (1, 3, h, w)) -> output (1, 3, H, W) in [0, 1]
+OutputSource = Callable[[Pair, Tensor, Tensor], Tensor]
+
+
+@dataclass
+class LoadedSource:
+    """Where outputs come from: ``outputs`` makes or finds them; ``style`` is the style image the model was
+    trained on (None if it takes any style); ``name`` describes the source."""
+
+    outputs: OutputSource
+    name: str
+    style: Path | None = None
+
+
+def trained_style(metadata: dict | None) -> Path | None:
+    """The style image recorded in a checkpoint's or sidecar's run config, if any."""
+    image = ((metadata or {}).get("config") or {}).get("style", {}).get("image")
+    return Path(image) if image else None
+
+
+def read_metadata(model: Path) -> dict | None:
+    """``checkpoint["stylenet"]``, or for an exported model its JSON sidecar (``<stem>.json``), if present."""
+    if model.suffix.lower() in (*TORCHSCRIPT_SUFFIXES, ".onnx"):
+        sidecar = model.with_suffix(".json")
+        return json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    try:
+        checkpoint = torch.load(model, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: load_model reports it
+        return None
+    return checkpoint.get("stylenet") if isinstance(checkpoint, dict) else None
+
+
+def model_source(
+    path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    backend: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    vgg_weights: str | os.PathLike | None = None,
+) -> LoadedSource:
+    """Outputs of the model at ``path``: a transform net (checkpoint, TorchScript, ONNX; see
+    :func:`stylenet.inference.load_model`) stylises with its own style; a meta-network checkpoint with each
+    pair's style (its style embedding runs on ``vgg_weights`` if given, else the weights it was trained with)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model not found: {path}")
+    metadata = read_metadata(path)
+    if metadata is not None and "metanet" in metadata:
+        net = load_metanet(path, vgg_weights, device)
+
+        @torch.no_grad()
+        def arbitrary(_pair: Pair, content: Tensor, style: Tensor) -> Tensor:
+            return net(content.to(device), net.style_code([style[0].to(device)])).cpu()
+
+        return LoadedSource(arbitrary, f"meta network {path}")
+    model = load_model(path, device, backend, cache_dir)
+
+    @torch.inference_mode()
+    def fixed(_pair: Pair, content: Tensor, _style: Tensor) -> Tensor:
+        return model.run(content.to(model.device)).float().cpu()
+
+    return LoadedSource(fixed, f"{model.backend} model {path}", trained_style(metadata))
+
+
+def output_names(pair: Pair) -> tuple[str, str]:
+    """Stems an output of ``pair`` may have in a folder: ``<content>__<style>``, or ``<content>`` (one style)."""
+    return f"{pair.content.stem}__{pair.style.stem}", pair.content.stem
+
+
+def folder_source(folder: str | os.PathLike, single_style: bool) -> LoadedSource:
+    """Outputs read from ``folder``: ``<content stem>__<style stem>.<ext>``, or, when only one style is
+    evaluated, ``<content stem>.<ext>`` as ``stylenet stylize`` names them. Outputs are resized like the
+    content (longest side), then, if their aspect ratio differs, to the content's size."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"outputs folder not found: {folder}")
+    files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+    def read(pair: Pair, content: Tensor, _style: Tensor) -> Tensor:
+        paired, plain = output_names(pair)
+        found = files.get(paired) or (files.get(plain) if single_style else None)
+        if found is None:
+            expected = f"{paired}.<ext>" + (f" or {plain}.<ext>" if single_style else "")
+            raise FileNotFoundError(
+                f"no output for {pair.content.name} x {pair.style.name} in {folder}: expected {expected}"
+            )
+        output = load_image(found, max(content.shape[-2:]))[None]  # resampled as the content was
+        if output.shape[-2:] != content.shape[-2:]:
+            output = F.interpolate(
+                output, size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False
+            )
+        return output
+
+    return LoadedSource(read, f"folder {folder}")
+
+
+@dataclass
+class Scorer:
+    """Scores ``(output, content, style)`` images with every metric whose weights are available.
+
+    ``encoder`` (VGG16) is None when its weights are missing, ``lpips_heads`` when LPIPS's are;
+    ``skipped`` maps each metric that cannot run to the reason.
+    """
+
+    encoder: VGGEncoder | None
+    lpips_heads: dict[str, Tensor] | None
+    content_tap: str = "relu2_2"
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_files(
+        cls,
+        vgg_weights: str | os.PathLike,
+        lpips_weights: str | os.PathLike,
+        content_tap: str = "relu2_2",
+        device: str | torch.device = "cpu",
+    ) -> Scorer:
+        """Load the VGG16 features and LPIPS heads; a missing file skips the metrics that need it.
+
+        Raises ``KeyError`` for an unknown ``content_tap`` and ``ValueError`` for an unreadable weights file.
+        """
+        skipped: dict[str, str] = {}
+        encoder = heads = None
+        if Path(vgg_weights).is_file():
+            encoder = VGGEncoder("vgg16", vgg_weights, taps=()).to(device)
+            encoder.check_taps([content_tap])
+        else:
+            skipped.update(dict.fromkeys(VGG_METRICS, f"VGG16 weights not found: {vgg_weights}"))
+        if Path(lpips_weights).is_file():
+            heads = load_lpips_heads(lpips_weights)
+        else:
+            skipped.setdefault("lpips_vgg", f"LPIPS weights not found: {lpips_weights}")
+        return cls(encoder, heads, content_tap, skipped)
+
+    @torch.no_grad()
+    def score(self, output: Tensor, content: Tensor, style: Tensor) -> dict[str, float | None]:
+        """Scores of ``output`` and ``content`` ``(1, 3, H, W)`` and ``style`` ``(1, 3, h, w)``; None = skipped."""
+        scores: dict[str, float | None] = dict.fromkeys(METRICS)
+        scores["edge_ssim"] = edge_ssim(output, content).item()
+        if self.encoder is None:
+            return scores
+        device = self.encoder.mean.device
+        output, content, style = output.to(device), content.to(device), style.to(device)
+        content_taps = (self.content_tap, *(LPIPS_TAPS if self.lpips_heads is not None else ()))
+        out = self.encoder(output, dict.fromkeys((*content_taps, *STYLE_TAPS)))
+        photo = self.encoder(content, dict.fromkeys(content_taps))
+        scores["content_distance"] = content_distance(out, photo, self.content_tap).item()
+        scores["style_distance"] = style_distance(out, self.encoder(style, STYLE_TAPS)).item()
+        if self.lpips_heads is not None:
+            scores["lpips_vgg"] = lpips_distance(out, photo, self.lpips_heads).item()
+        return scores
+
+
+@dataclass
+class PairResult:
+    """A scored pair with its images ``(1, 3, H, W)`` (content, style, output) for the contact sheet."""
+
+    pair: Pair
+    scores: dict[str, float | None]
+    images: tuple[Tensor, Tensor, Tensor]
+
+
+def evaluate(
+    source: LoadedSource, pairs: Sequence[Pair], scorer: Scorer, size: int | None = 256, style_size: int | None = 256
+) -> list[PairResult]:
+    """Load each pair (content at longest side ``size``, style at ``style_size``), get its output and score it."""
+    results = []
+    for pair in pairs:
+        content, style = load_image(pair.content, size)[None], load_image(pair.style, style_size)[None]
+        output = source.outputs(pair, content, style).clamp(0, 1)
+        if output.shape != content.shape:
+            raise ValueError(
+                f"{source.name} gave a {tuple(output.shape)} output for {pair.content} of shape {tuple(content.shape)}"
+            )
+        results.append(PairResult(pair, scorer.score(output, content, style), (content, style, output)))
+    return results
+
+
+def format_score(value: float | None, digits: int = 6) -> str:
+    return "skipped" if value is None else f"{value:.{digits}g}"
+
+
+def write_csv(results: Sequence[PairResult], path: str | os.PathLike) -> Path:
+    """One row per pair: content, style, then every metric (``skipped`` where its weights are missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["content", "style", *METRICS])
+        for result in results:
+            scores = [format_score(result.scores[m]) for m in METRICS]
+            writer.writerow([result.pair.content, result.pair.style, *scores])
+    return path
+
+
+def mean_scores(results: Sequence[PairResult]) -> dict[str, float | None]:
+    """Mean of each metric over the pairs; None for a skipped metric."""
+    means: dict[str, float | None] = {}
+    for metric in METRICS:
+        values = [r.scores[metric] for r in results if r.scores[metric] is not None]
+        means[metric] = math.fsum(values) / len(values) if values else None
+    return means
+
+
+def summary_table(results: Sequence[PairResult], scorer: Scorer) -> str:
+    """Plain-text table: the mean of each metric over the pairs, what is better, and why any metric was skipped."""
+    better = {"content_distance": "lower", "lpips_vgg": "lower", "style_distance": "lower", "edge_ssim": "higher"}
+    labels = {"content_distance": f"content_distance ({scorer.content_tap})"}
+    rows = [(labels.get(m, m), format_score(v), better[m]) for m, v in mean_scores(results).items()]
+    width = max(len(label) for label, _, _ in rows)
+    lines = [f"{len(results)} pairs", f"{'metric':<{width}}  {'mean':>10}  better"]
+    lines += [f"{label:<{width}}  {value:>10}  {direction}" for label, value, direction in rows]
+    lines += [f"skipped {metric}: {reason}" for metric, reason in scorer.skipped.items()]
+    return "\n".join(lines)
+
+
+def evaluation_sheet(results: Sequence[PairResult], tile: int = 192) -> Image.Image:
+    """Contact sheet with one row per pair: content | style | output, the output labelled with its scores."""
+    tiles = []
+    for result in results:
+        content, style, output = (image[0] for image in result.images)
+        short = {metric: format_score(value, 3) for metric, value in result.scores.items()}
+        label = (
+            f"content {short['content_distance']}  lpips {short['lpips_vgg']}\n"
+            f"style {short['style_distance']}  edge {short['edge_ssim']}"
+        )
+        tiles += [(result.pair.content.name, content), (result.pair.style.name, style), (label, output)]
+    return contact_sheet(tiles, columns=3, tile=tile, font_size=11)
