@@ -1,0 +1,159 @@
+"""Inference speed of a transform net: eager PyTorch vs TorchScript vs ONNX Runtime (and CUDA when present).
+
+"folded" rows run the net with its upsample + 3x3 convs computed as sub-pixel convs
+(:func:`stylenet.subpixel.fold_upsampling`), the same function with 16/36 of their multiply-adds.
+
+    python bench/inference.py                                # the Johnson net of conf/model/johnson.yaml
+    python bench/inference.py --checkpoint run/last.ckpt --sizes 256 512 1024 --repeats 5
+
+For each size ``S`` it runs ``(1, 3, S, S)`` images: one warm-up run per backend, which gives its peak
+memory above the level before it (process RSS on CPU, sampled every 2 ms; allocated memory on CUDA),
+then ``--repeats`` rounds over all backends, reporting each one's median time. Ratios are against
+eager PyTorch on the same device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import torch
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+
+from stylenet.checkpoint import load_transform_net
+from stylenet.export import export_onnx, onnx_session, run_onnx
+from stylenet.models import TransformNet
+from stylenet.subpixel import fold_upsampling
+
+ROOT = Path(__file__).resolve().parents[1]
+Runner = Callable[[Tensor], Tensor]
+
+
+class PeakRSS:
+    """Context manager measuring the peak resident memory of this process above its level on entry."""
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval, self.process = interval, psutil.Process()
+        self.peak = self.start = 0
+        self._done = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.start = self.peak = self.process.memory_info().rss
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def megabytes(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def timed(run: Runner, image: Tensor) -> float:
+    """Milliseconds of one ``run(image)`` (synchronised on CUDA)."""
+    start = time.perf_counter()
+    run(image)
+    if image.device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) * 1e3
+
+
+def peak_memory(run: Runner, image: Tensor) -> float:
+    """MiB above the starting level at the peak of one run: process RSS on CPU, allocated memory on CUDA."""
+    if image.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        timed(run, image)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with PeakRSS() as memory:
+        timed(run, image)
+    return memory.megabytes
+
+
+@torch.inference_mode()
+def measure(
+    runners: dict[str, Runner], size: int, repeats: int, device: torch.device
+) -> dict[str, tuple[float, float]]:
+    """``{backend: (median ms, peak MiB)}`` for a ``(1, 3, size, size)`` image.
+
+    Each backend's first (warm-up) run gives its peak memory; the timed runs then go round the backends
+    ``repeats`` times, so a change in machine load affects every backend alike.
+    """
+    image = torch.rand(1, 3, size, size, device=device)
+    memory = {name: peak_memory(run, image) for name, run in runners.items()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(timed(run, image))
+    return {name: (statistics.median(times[name]), memory[name]) for name in runners}
+
+
+def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, Runner]:
+    """The ways to run ``net`` on ``device``: eager first (the reference), then the exported formats."""
+    net = net.to(device).eval()
+    channels_last = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    runners: dict[str, Runner] = {
+        "eager": net,
+        "eager channels_last": lambda x: channels_last(x.contiguous(memory_format=torch.channels_last)),
+        "eager folded": fold_upsampling(net),
+        "torchscript (frozen)": torch.jit.freeze(torch.jit.script(net)),
+    }
+    if device.type == "cpu":
+        plain = onnx_session(export_onnx(net, workdir / "net.onnx"))
+        folded = onnx_session(export_onnx(fold_upsampling(net), workdir / "folded.onnx"))
+        runners["onnxruntime"] = lambda x: run_onnx(plain, x)
+        runners["onnxruntime folded"] = lambda x: run_onnx(folded, x)
+    return runners
+
+
+def table(rows: list[tuple[str, int, float, float, float]]) -> str:
+    lines = [f"{'backend':<24} {'size':>6} {'ms/image':>10} {'vs eager':>9} {'peak MiB':>9}"]
+    lines += [f"{name:<24} {size:>6} {ms:>10.1f} {ratio:>8.2f}x {mib:>9.0f}" for name, size, ms, ratio, mib in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, help="Lightning checkpoint (default: untrained Johnson net)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median reported)")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.checkpoint:
+        net, _ = load_transform_net(args.checkpoint)
+    else:
+        config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
+        net = TransformNet(**{k: v for k, v in config.items() if k != "_target_"})
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, repeats {args.repeats}")
+    with tempfile.TemporaryDirectory() as workdir:
+        for device in devices:
+            rows = []
+            runners = backends(net, device, Path(workdir))
+            for size in args.sizes:
+                results = measure(runners, size, args.repeats, device)
+                eager_ms = results["eager"][0]
+                rows += [(name, size, ms, ms / eager_ms, mib) for name, (ms, mib) in results.items()]
+            print(f"\n{device.type.upper()}\n{table(rows)}")
+
+
+if __name__ == "__main__":
+    main()

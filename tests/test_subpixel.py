@@ -1,0 +1,39 @@
+"""Sub-pixel folding of the decoder's upsample + 3x3 convs computes the same function."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from stylenet.models import TransformNet
+from stylenet.subpixel import SubPixelConv, fold_upsampling
+
+
+def test_subpixel_conv_equals_upsample_pad_conv():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(5, 7, 3)
+    x = torch.randn(2, 5, 9, 6)
+    expected = conv(nn.functional.pad(nn.functional.interpolate(x, scale_factor=2.0), (1, 1, 1, 1), mode="reflect"))
+    torch.testing.assert_close(SubPixelConv(conv)(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("h", "w"), [(37, 53), (64, 64)])
+def test_folded_net_equals_the_net(h, w):
+    torch.manual_seed(0)
+    net = TransformNet(channels=8, num_blocks=2).eval()
+    for norm in (m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)):
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.uniform_(-0.5, 0.5)
+    folded = fold_upsampling(net)
+    assert sum(isinstance(m, SubPixelConv) for m in folded.modules()) == 2
+    assert not any(isinstance(m, nn.Upsample) for m in folded.modules())
+    x = torch.rand(2, 3, h, w)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net(x), rtol=1e-5, atol=1e-5)
+    assert any(isinstance(m, nn.Upsample) for m in net.modules()), "the original net is left as it was"
+
+
+def test_only_plain_3x3_convs_fold():
+    with pytest.raises(ValueError, match="3x3"):
+        SubPixelConv(nn.Conv2d(4, 4, 5))
