@@ -1,5 +1,8 @@
 """Export a trained stylizer: ``python export.py run/checkpoints/last.ckpt -o exported/starry``.
 
+A meta-network checkpoint exports the transform net it generates for style images:
+``python export.py metanet.ckpt --style starry.jpg [more.jpg --style-weights 0.7 0.3] -o exported/starry``.
+
 Writes ``<output>.pt`` (TorchScript), ``<output>.onnx`` (dynamic batch, height and width) and
 ``<output>.json`` (training config, style image name and hash, input range, versions). Both exports are
 checked against the eager network on a real image before the command reports success.
@@ -14,6 +17,7 @@ from pathlib import Path
 from stylenet.checkpoint import load_transform_net
 from stylenet.export import DEFAULT_TOLERANCE, ExportMismatchError, export_all
 from stylenet.imageio import ImageReadError, load_image
+from stylenet.metanet.inference import bake_styles
 
 DEFAULT_CHECK_IMAGE = Path("../shared/images/content/neural_style/tubingen.jpg")
 
@@ -21,6 +25,10 @@ DEFAULT_CHECK_IMAGE = Path("../shared/images/content/neural_style/tubingen.jpg")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path, help="Lightning checkpoint written by training")
+    parser.add_argument("--style", type=Path, nargs="+", help="style image(s), for a meta-network checkpoint")
+    parser.add_argument(
+        "--style-weights", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
+    )
     parser.add_argument("-o", "--output", type=Path, help="output path without suffix (default: beside the checkpoint)")
     parser.add_argument(
         "--check-image", type=Path, default=DEFAULT_CHECK_IMAGE, help="real image the exports are checked on"
@@ -37,7 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        net, metadata = load_transform_net(args.checkpoint)
+        if args.style:
+            net, metadata = bake_styles(args.checkpoint, args.style, args.style_weights)
+        else:
+            net, metadata = load_transform_net(args.checkpoint)
         image = load_image(args.check_image, args.check_size)[None]
         result = export_all(net, args.output or args.checkpoint.with_suffix(""), image, metadata, args.tolerance)
     except (OSError, ValueError, ImageReadError, ExportMismatchError) as error:

@@ -66,6 +66,8 @@ def load_transform_net(
     model_config = (metadata or {}).get("config", {}).get("model")
     if not model_config or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not a stylenet checkpoint (no stylenet model config and weights)")
+    if "metanet" in metadata:
+        raise ValueError(f"{path} is a meta-network checkpoint: give it style images (--style) to generate a net")
     try:
         net = instantiate(model_config)
     except Exception as error:  # Hydra wraps any constructor failure

@@ -1,16 +1,18 @@
 """Load a stylisation model from any shipped format and stylise image tensors with it.
 
 A model file is a Lightning checkpoint (any other suffix), TorchScript (``.pt``, ``.ts``) or ONNX
-(``.onnx``). A checkpoint can run on three backends: ``eager`` PyTorch, ``torchscript`` or
+(``.onnx``). A meta-network checkpoint also needs style images: it runs as the plain transform net it
+generates for them (blended by weights). A checkpoint can run on three backends: ``eager`` PyTorch, ``torchscript`` or
 ``onnxruntime``; ``auto`` picks ONNX Runtime on CPU (the fastest CPU path in ``bench/inference.py``),
-exporting the checkpoint once to ONNX in a cache folder keyed by the checkpoint's hash, and eager
+exporting the network once to ONNX in a cache folder keyed by the checkpoint's (and styles') hash, and eager
 PyTorch on CUDA.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from stylenet import __version__
 from stylenet.checkpoint import load_transform_net
 from stylenet.color import blend, preserve_color
 from stylenet.export import check_export, export_onnx, onnx_session, run_onnx
+from stylenet.metanet.inference import bake_styles
 from stylenet.system import file_sha256
 from stylenet.tiling import stylize_tiled
 
@@ -47,12 +50,12 @@ class Model:
     net: nn.Module | None = None
 
 
-def cached_onnx(checkpoint: Path, net: nn.Module, cache_dir: Path) -> Path:
-    """ONNX export of ``net`` (read from ``checkpoint``), written once per checkpoint hash and versions.
+def cached_onnx(source: str, key: str, net: nn.Module, cache_dir: Path) -> Path:
+    """ONNX export of ``net`` (built from ``source``), written once per ``key`` and versions.
 
     A fresh export is checked against eager before it is cached.
     """
-    key = f"{file_sha256(checkpoint)[:20]}-stylenet{__version__}-torch{torch.__version__.split('+')[0]}"
+    key = f"{key[:20]}-stylenet{__version__}-torch{torch.__version__.split('+')[0]}"
     path = cache_dir / f"{key}.onnx"
     if path.is_file():
         return path
@@ -60,11 +63,25 @@ def cached_onnx(checkpoint: Path, net: nn.Module, cache_dir: Path) -> Path:
     try:
         export_onnx(net, tmp)
         session = onnx_session(tmp)
-        check_export(f"ONNX export of {checkpoint}", net, lambda x: run_onnx(session, x), torch.rand(1, 3, 67, 93))
+        check_export(f"ONNX export of {source}", net, lambda x: run_onnx(session, x), torch.rand(1, 3, 67, 93))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def load_network(
+    checkpoint: Path, styles: Sequence[str | os.PathLike] = (), style_weights: Sequence[float] | None = None
+) -> tuple[nn.Module, str]:
+    """The eager network of a checkpoint (for a meta network: the one generated for ``styles``) and a
+    hash identifying it."""
+    if not styles:
+        net, _ = load_transform_net(checkpoint)
+        return net, file_sha256(checkpoint)
+    net, metadata = bake_styles(checkpoint, styles, style_weights)
+    style = metadata["style"]
+    key = hashlib.sha256(f"{file_sha256(checkpoint)} {style['sha256']} {style['weights']}".encode()).hexdigest()
+    return net, key
 
 
 def _onnx_model(path: Path, device: torch.device) -> Callable[[Tensor], Tensor]:
@@ -79,10 +96,14 @@ def load_model(
     device: str | torch.device = "cpu",
     backend: str = "auto",
     cache_dir: str | os.PathLike | None = None,
+    styles: Sequence[str | os.PathLike] = (),
+    style_weights: Sequence[float] | None = None,
 ) -> Model:
     """Load ``path`` (checkpoint, TorchScript or ONNX) to run on ``device`` with ``backend`` (see :data:`BACKENDS`).
 
     TorchScript and ONNX files run on their own runtime (``backend`` must be ``auto`` or match).
+    ``styles`` (with optional blend ``style_weights``) are required by, and only taken by, meta-network
+    checkpoints.
     """
     path, device = Path(path), torch.device(device)
     if backend not in BACKENDS:
@@ -92,13 +113,15 @@ def load_model(
     suffix = path.suffix.lower()
     fixed = {**dict.fromkeys(TORCHSCRIPT_SUFFIXES, "torchscript"), **dict.fromkeys(ONNX_SUFFIXES, "onnxruntime")}
     if suffix in fixed:
+        if styles:
+            raise ValueError(f"{path} is a {fixed[suffix]} model with its style built in; --style needs a checkpoint")
         if backend not in ("auto", fixed[suffix]):
             raise ValueError(f"{path} is a {fixed[suffix]} model; it cannot run with backend {backend!r}")
         if fixed[suffix] == "onnxruntime":
             return Model(_onnx_model(path, device), "onnxruntime", device)
         scripted = torch.jit.load(str(path), map_location=device).eval()
         return Model(scripted, "torchscript", device)
-    net, _ = load_transform_net(path)
+    net, key = load_network(path, styles, style_weights)
     net = net.to(device)
     if backend == "auto":
         backend = "onnxruntime" if device.type == "cpu" else "eager"
@@ -106,7 +129,7 @@ def load_model(
         return Model(net, backend, device, net)
     if backend == "torchscript":
         return Model(torch.jit.script(net), backend, device, net)
-    onnx_path = cached_onnx(path, net.cpu(), Path(cache_dir) if cache_dir else default_cache_dir())
+    onnx_path = cached_onnx(str(path), key, net.cpu(), Path(cache_dir) if cache_dir else default_cache_dir())
     return Model(_onnx_model(onnx_path, device), backend, device, net)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from stylenet.checkpoint import load_transform_net
+from stylenet.cli import main
 from stylenet.data.content_style import RepeatedStyleSampler
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, mean_std
@@ -20,7 +23,8 @@ from stylenet.metanet.evaluate import transfer_scores
 from stylenet.metanet.inference import ArbitraryStyleNet, load_metanet
 from stylenet.models import TransformNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding, generated_convs
-from tests.conftest import IMAGES, ROOT, SHARED, STARRY
+from stylenet.system import file_sha256
+from tests.conftest import IMAGES, KODAK, ROOT, SHARED, STARRY
 
 TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CANDY = IMAGES / "style/fast_neural_style/candy.jpg"
@@ -183,25 +187,28 @@ def compose_metanet(output_dir: Path, overrides: list[str]) -> DictConfig:
         )
 
 
+# A tiny meta network trained for a couple of steps on real photos and styles: enough to test the plumbing.
+TINY = [
+    "model.num_blocks=1",
+    "model.group_width=8",
+    "data.content.image_size=32",
+    "data.style.image_size=32",
+    "data.content.batch_size=2",
+    "data.styles_per_batch=2",
+    "data.content.max_images=4",
+    "data.style.max_images=4",
+    "data.content.val_size=2",
+    "data.style.val_size=2",
+    "data.style_every=2",
+    "trainer.val_check_interval=2",
+    "callbacks.sample_grid.every_n_steps=2",
+]
+
+
 def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
     from train import train
 
-    tiny = [
-        "model.num_blocks=1",
-        "model.group_width=8",
-        "data.content.image_size=32",
-        "data.style.image_size=32",
-        "data.content.batch_size=2",
-        "data.styles_per_batch=2",
-        "data.content.max_images=4",
-        "data.style.max_images=4",
-        "data.content.val_size=2",
-        "data.style.val_size=2",
-        "data.style_every=2",
-        "trainer.val_check_interval=2",
-        "callbacks.sample_grid.every_n_steps=2",
-    ]
-    train(compose_metanet(tmp_path / "a", [*tiny, "trainer.max_steps=2"]))
+    train(compose_metanet(tmp_path / "a", [*TINY, "trainer.max_steps=2"]))
     checkpoint = tmp_path / "a/checkpoints/last.ckpt"
     saved = torch.load(checkpoint, weights_only=False)
     assert saved["stylenet"]["metanet"] == {"arch": "vgg16", "taps": list(TAPS)}
@@ -211,7 +218,7 @@ def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
     content = torch.rand(1, 3, 32, 32)
     code = model.style_code([load_image(STARRY, 32)])
     assert torch.allclose(model.bake(code)(content), model(content, code), atol=1e-6)
-    resumed = compose_metanet(tmp_path / "b", [*tiny, "trainer.max_steps=4", f"ckpt_path={checkpoint}"])
+    resumed = compose_metanet(tmp_path / "b", [*TINY, "trainer.max_steps=4", f"ckpt_path={checkpoint}"])
     train(resumed)
     assert torch.load(tmp_path / "b/checkpoints/last.ckpt", weights_only=False)["global_step"] == 4
 
@@ -221,6 +228,39 @@ def test_loading_a_single_style_checkpoint_as_a_metanet_fails_clearly(tmp_path):
     torch.save({"state_dict": {}, "stylenet": {"config": {}, "style": {}}}, path)
     with pytest.raises(ValueError, match="not a meta-network checkpoint"):
         load_metanet(path)
+
+
+def test_stylize_and_export_a_metanet_checkpoint_for_given_styles(tmp_path):
+    import export as export_script
+    from train import train
+
+    train(compose_metanet(tmp_path / "run", [*TINY, "trainer.max_steps=1"]))
+    checkpoint = tmp_path / "run/checkpoints/last.ckpt"
+    photo = KODAK[0]
+
+    def stylize(name: str, *style_args: str) -> torch.Tensor:
+        output = tmp_path / name
+        args = ["stylize", str(photo), "-m", str(checkpoint), "-o", str(output), "--size", "64", "--quiet"]
+        assert main([*args, "--backend", "eager", *style_args]) == 0
+        return load_image(output / photo.name)
+
+    starry = stylize("starry", "--style", str(STARRY))
+    only_starry = stylize("blend", "--style", str(STARRY), str(CANDY), "--style-weights", "1", "0")
+    candy = stylize("candy", "--style", str(CANDY))
+    assert starry.shape[-2:] == load_image(photo, 64).shape[-2:]
+    assert (starry - only_starry).abs().max() <= 2 / 255, "a blend with weight 1 on one style is that style"
+    assert (starry - candy).abs().mean() > 1e-3, "another style gives another image"
+    with pytest.raises(SystemExit, match="meta-network checkpoint"):
+        main(["stylize", str(photo), "-m", str(checkpoint), "-o", str(tmp_path / "none"), "--quiet"])
+    with pytest.raises(ValueError, match="meta-network checkpoint"):
+        load_transform_net(checkpoint)
+
+    stem = tmp_path / "exported/starry"
+    assert export_script.main([str(checkpoint), "--style", str(STARRY), "-o", str(stem), "--check-size", "67"]) == 0
+    sidecar = json.loads(stem.with_suffix(".json").read_text())
+    assert sidecar["style"]["image"] == STARRY.name and sidecar["style"]["sha256"] == [file_sha256(STARRY)]
+    assert sidecar["max_abs_difference_from_eager"]["onnx"] < 1e-3
+    assert stem.with_suffix(".onnx").is_file() and stem.with_suffix(".pt").is_file()
 
 
 # Learning: trained on 32 styles and 200 photos, scored on 8 held-out photos with 8 held-out styles.

@@ -1,9 +1,11 @@
 """Stylising with a trained meta network: any style image, style blends, and baked transform nets.
 
-    net = load_metanet("last.ckpt")
-    code = net.style_code([load_image("a.jpg", net.style_size), load_image("b.jpg", net.style_size)], [0.7, 0.3])
-    out = net(content, code)                        # (B, 3, H, W) in [0, 1]
-    plain = net.bake(code)                          # a TransformNet, exportable like a Johnson net
+net = load_metanet("last.ckpt")
+code = net.style_code([load_image("a.jpg", net.style_size), load_image("b.jpg", net.style_size)], [0.7, 0.3])
+out = net(content, code)                        # (B, 3, H, W) in [0, 1]
+plain = net.bake(code)                          # a TransformNet, exportable like a Johnson net
+
+plain, metadata = bake_styles("last.ckpt", ["a.jpg", "b.jpg"], [0.7, 0.3])   # the same from files
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from stylenet.imageio import load_image
 from stylenet.models import TransformNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
+from stylenet.system import file_sha256
 from stylenet.vgg import VGGEncoder
 
 
@@ -27,11 +31,19 @@ class ArbitraryStyleNet(nn.Module):
         embedding: VGG statistics of style images.
         net: the meta network with its template transform net.
         style_size: longest side style images are resized to (the size the network was trained at).
+        metadata: ``checkpoint["stylenet"]`` of the checkpoint it was loaded from (run config, version).
     """
 
-    def __init__(self, embedding: StyleEmbedding, net: MetaTransformNet, style_size: int | None = 256) -> None:
+    def __init__(
+        self,
+        embedding: StyleEmbedding,
+        net: MetaTransformNet,
+        style_size: int | None = 256,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.embedding, self.net, self.style_size = embedding, net, style_size
+        self.metadata = metadata or {}
 
     @torch.no_grad()
     def style_code(self, styles: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
@@ -89,4 +101,32 @@ def load_metanet(
         raise ValueError(f"{path} does not match its recorded model {model_args}: {error}") from error
     encoder = VGGEncoder(info["metanet"]["arch"], vgg_weights or config["backbone"]["weights"])
     style_size = config.get("data", {}).get("style", {}).get("image_size")
-    return ArbitraryStyleNet(StyleEmbedding(encoder, info["metanet"]["taps"]), net, style_size).to(map_location).eval()
+    embedding = StyleEmbedding(encoder, info["metanet"]["taps"])
+    return ArbitraryStyleNet(embedding, net, style_size, info).to(map_location).eval()
+
+
+def is_metanet_checkpoint(metadata: dict[str, Any]) -> bool:
+    """Whether ``checkpoint["stylenet"]`` describes a meta-network checkpoint."""
+    return "metanet" in metadata
+
+
+def bake_styles(
+    checkpoint: str | Path,
+    styles: Sequence[str | Path],
+    weights: Sequence[float] | None = None,
+    vgg_weights: str | Path | None = None,
+) -> tuple[TransformNet, dict[str, Any]]:
+    """The plain transform net a meta-network checkpoint generates for style image files (blended by
+    ``weights``), and metadata like a single-style checkpoint's: run config, version, and the styles'
+    names, hashes and weights.
+    """
+    model = load_metanet(checkpoint, vgg_weights)
+    paths = [Path(style) for style in styles]
+    code = model.style_code([load_image(path, model.style_size) for path in paths], weights)
+    style = {
+        "image": " + ".join(path.name for path in paths),
+        "sha256": [file_sha256(path) for path in paths],
+        "weights": list(weights) if weights is not None else [1.0] * len(paths),
+        "size": model.style_size,
+    }
+    return model.bake(code), {**model.metadata, "style": style}
