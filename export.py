@@ -1,7 +1,7 @@
 """Export a trained stylizer: ``python export.py run/checkpoints/last.ckpt -o exported/starry``.
 
 A meta-network checkpoint exports the transform net it generates for style images:
-``python export.py metanet.ckpt --style starry.jpg [more.jpg --style-weights 0.7 0.3] -o exported/starry``.
+``python export.py metanet.ckpt --style starry.jpg [more.jpg --style-blend 0.7 0.3] -o exported/starry``.
 
 Writes ``<output>.pt`` (TorchScript), ``<output>.onnx`` (dynamic batch, height and width) and
 ``<output>.json`` (training config, style image name and hash, input range, versions). Both exports are
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint", type=Path, help="Lightning checkpoint written by training")
     parser.add_argument("--style", type=Path, nargs="+", help="style image(s), for a meta-network checkpoint")
     parser.add_argument(
-        "--style-weights", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
+        "--style-blend", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
     )
     parser.add_argument("-o", "--output", type=Path, help="output path without suffix (default: beside the checkpoint)")
     parser.add_argument(
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.style:
-            net, metadata = bake_styles(args.checkpoint, args.style, args.style_weights)
+            net, metadata = bake_styles(args.checkpoint, args.style, args.style_blend)
         else:
             net, metadata = load_transform_net(args.checkpoint)
         image = load_image(args.check_image, args.check_size)[None]

@@ -3,7 +3,7 @@
     stylenet stylize photos/ -m starry.ckpt -o stylized/
     stylenet stylize 'photos/*.jpg' -m starry.onnx -o stylized/ --size 1024 --strength 0.8 --preserve-color
     stylenet stylize big.tif -m starry.ckpt -o stylized/ --tile 1024 --overlap 64
-    stylenet stylize photos/ -m metanet.ckpt --style a.jpg b.jpg --style-weights 0.7 0.3 -o blended/
+    stylenet stylize photos/ -m metanet.ckpt --style a.jpg b.jpg --style-blend 0.7 0.3 -o blended/
 
 Inputs are files, folders (their images, not recursive) or glob patterns. Each output has the input's
 name and size (or longest side ``--size``). An unreadable input is reported and skipped; the command
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if not inputs:
         raise SystemExit(f"stylenet stylize: error: no images found in {' '.join(args.inputs)}")
     try:
-        model = load_model(args.model, args.device, args.backend, args.cache_dir, args.style, args.style_weights)
+        model = load_model(args.model, args.device, args.backend, args.cache_dir, args.style, args.style_blend)
     except (OSError, ValueError) as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
     if args.tile and model.net is None:
@@ -152,7 +152,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="output folder")
     parser.add_argument("--style", nargs="+", default=(), help="style image(s) for a meta-network checkpoint")
     parser.add_argument(
-        "--style-weights", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
+        "--style-blend", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
     )
     parser.add_argument("--size", type=positive_int, help="longest side of the outputs (default: the input's)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
