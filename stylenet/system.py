@@ -24,6 +24,19 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def use_channels_last(encoder: nn.Module, net: nn.Module) -> None:
+    """Put ``encoder`` and the convolutions of ``net`` that output RGB in the channels-last memory format.
+
+    A conv whose weight is channels-last runs channels-last, whatever its input's layout. On a 2-core AVX2 CPU
+    (oneDNN, batch 4 at 256x256) the VGG forward and backward run ~1.6x faster in it and the Johnson net's 9x9
+    32->3 output conv ~4.7x, while the network's other convs and its instance norms are faster in NCHW.
+    """
+    encoder.to(memory_format=torch.channels_last)
+    for conv in net.modules():
+        if isinstance(conv, nn.Conv2d) and conv.out_channels <= 3:
+            conv.to(memory_format=torch.channels_last)
+
+
 class Stylizer(L.LightningModule):
     """Trains ``net`` (e.g. :class:`~stylenet.models.TransformNet`) to minimise ``loss`` for one style.
 
@@ -38,6 +51,9 @@ class Stylizer(L.LightningModule):
         style_size: longest side the style image is resized to (None keeps it).
         optimizer: ``partial`` optimizer taking the parameters.
         scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
+        channels_last: run the frozen encoder and the network's RGB-output convolutions in the channels-last
+            memory format (see :func:`use_channels_last`; the same numbers up to float rounding).
+        compile: ``torch.compile`` the network and the loss (their state dict keys are unchanged).
     """
 
     def __init__(
@@ -48,6 +64,8 @@ class Stylizer(L.LightningModule):
         style_size: int | None = 512,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
         scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.net = net
@@ -55,6 +73,11 @@ class Stylizer(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
+        if channels_last:
+            use_channels_last(self.loss.encoder, self.net)
+        if compile:
+            self.net.compile()
+            self.loss.compile()
         self.loss.set_style(load_image(style_image, style_size)[None])
         self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
         self.strict_loading = False  # the frozen encoder is not saved; the net is checked in on_load_checkpoint
@@ -62,10 +85,14 @@ class Stylizer(L.LightningModule):
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)
 
+    def loss_terms(self, images: Tensor) -> dict[str, Tensor]:
+        """``{"total": scalar, term name: scalar, ...}`` of the stylised ``(B, 3, H, W)`` ``images``."""
+        return self.loss(self.net(images), images)
+
     def _step(self, images: Tensor, stage: str) -> Tensor | None:
         if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
             return None
-        terms = self.loss(self.net(images), images)
+        terms = self.loss_terms(images)
         self.log_dict(
             {f"{stage}/{k}": v.detach() for k, v in terms.items()},
             batch_size=images.shape[0],

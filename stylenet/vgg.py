@@ -136,7 +136,7 @@ class VGGEncoder(nn.Module):
         features = build_features(arch, weights)
         for module in features:
             if isinstance(module, nn.ReLU):
-                module.inplace = False  # an in-place ReLU would overwrite the conv tap before it
+                module.inplace = True  # one buffer less per conv; forward copies conv taps before their ReLU
         self.names = layer_names(features)
         self.layers = features
         self.taps = self.check_taps(taps)
@@ -180,5 +180,5 @@ class VGGEncoder(nn.Module):
         for name, layer in zip(self.names[: last + 1], self.layers[: last + 1], strict=True):
             x = layer(x)
             if name in wanted:
-                out[name] = x
+                out[name] = x.clone() if isinstance(layer, nn.Conv2d) else x  # the in-place ReLU would overwrite it
         return out

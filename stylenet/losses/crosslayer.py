@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylenet.losses.base import StyleLoss
+from stylenet.losses.gram import channel_rows
 from stylenet.vgg import PoolGeometry, VGGEncoder
 
 POOLS = ("avg", "max")
@@ -33,14 +34,14 @@ def pool_to(features: Tensor, geometry: PoolGeometry, mode: str) -> Tensor:
 def cross_layer_matrix(shallow: Tensor, deep: Tensor, geometry: PoolGeometry, mode: str = "avg") -> Tensor:
     """``(B, C_A, H_A, W_A), (B, C_B, H_B, W_B)`` -> ``(B, C_A, C_B)``."""
     pooled = pool_to(shallow, geometry, mode)
-    b, ca, h, w = pooled.shape
+    ca, h, w = pooled.shape[1:]
     cb = deep.shape[1]
     if (h, w) != tuple(deep.shape[2:]):
         raise ValueError(
             f"pooled map is {h}x{w} but the deep tap is {deep.shape[2]}x{deep.shape[3]}: "
             f"geometry {geometry} does not align these taps"
         )
-    return pooled.reshape(b, ca, h * w) @ deep.reshape(b, cb, h * w).transpose(1, 2) / (math.sqrt(ca * cb) * h * w)
+    return channel_rows(pooled) @ channel_rows(deep).transpose(1, 2) / (math.sqrt(ca * cb) * h * w)
 
 
 def parse_pair(pair: Sequence[str] | str) -> tuple[str, str]:
