@@ -37,6 +37,21 @@ def use_channels_last(encoder: nn.Module, net: nn.Module) -> None:
             conv.to(memory_format=torch.channels_last)
 
 
+def log_terms(module: L.LightningModule, terms: dict[str, Tensor], stage: str, batch_size: int) -> None:
+    """Log every loss term as ``<stage>/<term>`` (per step in training, per epoch otherwise) and
+    ``<stage>_loss`` on the progress bar."""
+    module.log_dict(
+        {f"{stage}/{k}": v.detach() for k, v in terms.items()},
+        batch_size=batch_size,
+        on_step=stage == "train",
+        on_epoch=stage != "train",
+        sync_dist=stage != "train",
+    )
+    module.log(
+        f"{stage}_loss", terms["total"].detach(), batch_size=batch_size, prog_bar=True, sync_dist=stage != "train"
+    )
+
+
 class Stylizer(L.LightningModule):
     """Trains ``net`` (e.g. :class:`~stylenet.models.TransformNet`) to minimise ``loss`` for one style.
 
@@ -93,21 +108,7 @@ class Stylizer(L.LightningModule):
         if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
             return None
         terms = self.loss_terms(images)
-        self.log_dict(
-            {f"{stage}/{k}": v.detach() for k, v in terms.items()},
-            batch_size=images.shape[0],
-            prog_bar=False,
-            on_step=stage == "train",
-            on_epoch=stage != "train",
-            sync_dist=stage != "train",
-        )
-        self.log(
-            f"{stage}_loss",
-            terms["total"].detach(),
-            batch_size=images.shape[0],
-            prog_bar=True,
-            sync_dist=stage != "train",
-        )
+        log_terms(self, terms, stage, images.shape[0])
         return terms["total"]
 
     def training_step(self, images: Tensor, batch_idx: int) -> Tensor | None:

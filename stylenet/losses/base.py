@@ -74,3 +74,31 @@ class StyleLoss(FeatureLoss):
             f"{self.name}/{key}": self.weight * weights[key] * (value - self.target(key)).pow(2).mean()
             for key, value in self.statistics(features).items()
         }
+
+
+class TapStyleLoss(StyleLoss):
+    """A style loss on one statistic of each tap: ``weight * sum_l w_l * mean((s(F_l(output)) - s(F_l(style)))^2)``.
+
+    Subclasses implement :meth:`statistic` (``(B, C, H, W)`` -> ``(B, ...)``).
+
+    Args:
+        layers: taps, as a list or ``{tap: weight}``.
+        weight: overall weight.
+    """
+
+    def __init__(self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0) -> None:
+        super().__init__(weight)
+        self.layers = as_weights(layers)
+
+    @property
+    def taps(self) -> tuple[str, ...]:
+        return tuple(self.layers)
+
+    def term_weights(self) -> dict[str, float]:
+        return self.layers
+
+    def statistic(self, features: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def statistics(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        return {tap: self.statistic(features[tap]) for tap in self.layers}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import torch
 from torch import Tensor
 
-from stylenet.losses.base import StyleLoss, as_weights
+from stylenet.losses.base import TapStyleLoss
 
 
 def channel_rows(features: Tensor) -> Tensor:
@@ -43,21 +41,10 @@ def gram_matrix(features: Tensor) -> Tensor:
     return _SymmetricGram.apply(channel_rows(features), 1.0 / (c * h * w))
 
 
-class GramLoss(StyleLoss):
-    """``weight * sum_l w_l * mean((G_l(output) - G_l(style))^2)`` over the given taps."""
+class GramLoss(TapStyleLoss):
+    """``weight * sum_l w_l * mean((G_l(output) - G_l(style))^2)`` over the given taps (:func:`gram_matrix`)."""
 
     name = "gram"
 
-    def __init__(self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0) -> None:
-        super().__init__(weight)
-        self.layers = as_weights(layers)
-
-    @property
-    def taps(self) -> tuple[str, ...]:
-        return tuple(self.layers)
-
-    def term_weights(self) -> dict[str, float]:
-        return self.layers
-
-    def statistics(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        return {tap: gram_matrix(features[tap]) for tap in self.layers}
+    def statistic(self, features: Tensor) -> Tensor:
+        return gram_matrix(features)

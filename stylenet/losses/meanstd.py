@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
-from stylenet.losses.base import StyleLoss, as_weights
+from stylenet.losses.base import TapStyleLoss
 
 
 def mean_std(features: Tensor, eps: float = 1e-5) -> Tensor:
@@ -20,7 +20,7 @@ def mean_std(features: Tensor, eps: float = 1e-5) -> Tensor:
     return torch.cat([flat.mean(2), (flat.var(2, unbiased=False) + eps).sqrt()], dim=1)
 
 
-class MeanStdLoss(StyleLoss):
+class MeanStdLoss(TapStyleLoss):
     """``weight * sum_l w_l * mean((s_l(output) - s_l(style))^2)`` with ``s_l`` = :func:`mean_std` of tap ``l``.
 
     Args:
@@ -32,16 +32,8 @@ class MeanStdLoss(StyleLoss):
     name = "meanstd"
 
     def __init__(self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0, eps: float = 1e-5) -> None:
-        super().__init__(weight)
-        self.layers = as_weights(layers)
+        super().__init__(layers, weight)
         self.eps = float(eps)
 
-    @property
-    def taps(self) -> tuple[str, ...]:
-        return tuple(self.layers)
-
-    def term_weights(self) -> dict[str, float]:
-        return self.layers
-
-    def statistics(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        return {tap: mean_std(features[tap], self.eps) for tap in self.layers}
+    def statistic(self, features: Tensor) -> Tensor:
+        return mean_std(features, self.eps)

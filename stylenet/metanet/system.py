@@ -14,7 +14,7 @@ from torch import Tensor
 from stylenet import __version__
 from stylenet.losses import PerceptualLoss
 from stylenet.models.metanet import JOHNSON_TAPS, MetaTransformNet, StyleEmbedding, gain
-from stylenet.system import OptimizerFactory, Stylizer
+from stylenet.system import OptimizerFactory, Stylizer, log_terms
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,9 @@ class MetaStylizer(L.LightningModule):
         params = self.net.generate(self.net.code(embedding))
         terms = self.loss(self.net.stylize(content, params), content)
         weights = [v for k, v in params.items() if k.endswith(".weight")]
-        terms_logged = {f"{stage}/{k}": v.detach() for k, v in terms.items()}
-        terms_logged[f"{stage}/generated_gain"] = torch.stack([gain(w).mean() for w in weights]).mean().detach()
-        self.log_dict(
-            terms_logged,
-            batch_size=b,
-            on_step=stage == "train",
-            on_epoch=stage != "train",
-            sync_dist=stage != "train",
-        )
-        self.log(f"{stage}_loss", terms["total"].detach(), batch_size=b, prog_bar=True, sync_dist=stage != "train")
+        gains = torch.stack([gain(w).mean() for w in weights]).mean().detach()
+        self.log(f"{stage}/generated_gain", gains, batch_size=b, sync_dist=stage != "train")
+        log_terms(self, terms, stage, b)
         return terms["total"]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
