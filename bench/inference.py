@@ -115,8 +115,8 @@ def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, R
         "torchscript (frozen)": torch.jit.freeze(torch.jit.script(net)),
     }
     if device.type == "cpu":
-        plain = onnx_session(export_onnx(net, workdir / "net.onnx"))
-        folded = onnx_session(export_onnx(fold_upsampling(net), workdir / "folded.onnx"))
+        plain = onnx_session(export_onnx(net, workdir / "net.onnx", fold=False))
+        folded = onnx_session(export_onnx(net, workdir / "folded.onnx"))
         runners["onnxruntime"] = lambda x: run_onnx(plain, x)
         runners["onnxruntime folded"] = lambda x: run_onnx(folded, x)
     return runners
