@@ -6,7 +6,8 @@ import argparse
 import importlib
 import sys
 
-# command name -> module under stylenet.commands exposing add_parser(subparsers) that sets func=run(args)
+# command name -> module under stylenet.commands: its docstring is the description, HELP the one-line help,
+# add_arguments(parser) adds the options and sets func=run(args)
 COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "optimize": "optimize",
@@ -17,8 +18,12 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylenet", description="Feed-forward neural style transfer.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
-        importlib.import_module(f"stylenet.commands.{module}").add_parser(subparsers)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"stylenet.commands.{module_name}")
+        command = subparsers.add_parser(
+            name, help=module.HELP, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        module.add_arguments(command)
     return parser
 
 

@@ -112,13 +112,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="score a model or a folder of stylised images: content, LPIPS, style and edge metrics",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+HELP = "score a model or a folder of stylised images: content, LPIPS, style and edge metrics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("-m", "--model", help="checkpoint, TorchScript (.pt/.ts), .onnx or meta-network checkpoint")
     what.add_argument("--outputs", help="folder of already stylised images (see above for their names)")

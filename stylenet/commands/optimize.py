@@ -105,13 +105,10 @@ def optimize(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "optimize",
-        help="stylise an image (or synthesise a texture) by optimising its pixels (Gatys et al.)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+HELP = "stylise an image (or synthesise a texture) by optimising its pixels (Gatys et al.)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("content", nargs="?", help="content image (omit with --texture)")
     parser.add_argument("-o", "--output", required=True, help="output image path")
     parser.add_argument("--style", nargs="+", help="style image(s); default: the style preset's image")

@@ -140,13 +140,10 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "stylize",
-        help="stylise images with a trained model (checkpoint, TorchScript or ONNX)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", required=True, help="Lightning checkpoint, TorchScript (.pt/.ts) or .onnx")
     parser.add_argument("-o", "--output", required=True, help="output folder")
