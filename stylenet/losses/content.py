@@ -43,14 +43,11 @@ class ContentLoss(FeatureLoss):
     def _buffer(tap: str) -> str:
         return "target_" + tap
 
-    def forward(
-        self, output: Mapping[str, Tensor], content: Mapping[str, Tensor] | None = None
-    ) -> dict[str, Tensor]:
+    def forward(self, output: Mapping[str, Tensor], content: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
         if content is None:
             if not self.has_target:
                 raise RuntimeError("ContentLoss has no content: pass content features or call set_target() first")
             content = {tap: getattr(self, self._buffer(tap)) for tap in self.layers}
         return {
-            f"content/{tap}": self.weight * w * F.mse_loss(output[tap], content[tap])
-            for tap, w in self.layers.items()
+            f"content/{tap}": self.weight * w * F.mse_loss(output[tap], content[tap]) for tap, w in self.layers.items()
         }
