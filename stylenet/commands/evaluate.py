@@ -40,6 +40,8 @@ from stylenet.evaluate import (
 from stylenet.imageio import ImageReadError
 from stylenet.inference import BACKENDS
 
+HELP = "score a model or a folder of stylised images: content, LPIPS, style and edge metrics"
+
 
 def expand_lists(sources: list[str]) -> list[Path]:
     """Image paths from ``sources``: ``.txt`` files list one path a line (blank lines and ``#`` comments
@@ -110,9 +112,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
     evaluation_sheet(results).save(sheet)
     print(f"{source.name}\n{summary_table(results, scorer)}\nwrote {table} and {sheet}")
     return 0
-
-
-HELP = "score a model or a folder of stylised images: content, LPIPS, style and edge metrics"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

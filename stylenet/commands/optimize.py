@@ -28,6 +28,8 @@ from stylenet.losses import PerceptualLoss
 from stylenet.optimize import INITS, OPTIMIZERS, OptimizationResult, stylize_by_optimization, synthesize_texture
 from stylenet.plotting import plot_loss_history
 
+HELP = "stylise an image (or synthesise a texture) by optimising its pixels (Gatys et al.)"
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
@@ -103,9 +105,6 @@ def optimize(args: argparse.Namespace) -> int:
         f"tv {final['tv']:.4g}  total {final['total']:.4g}"
     )
     return 0
-
-
-HELP = "stylise an image (or synthesise a texture) by optimising its pixels (Gatys et al.)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,6 +25,8 @@ from tqdm import tqdm
 from stylenet.imageio import IMAGE_SUFFIXES, ImageReadError, load_image, save_image
 from stylenet.inference import BACKENDS, Model, StyleOptions, load_model, stylize
 
+HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
+
 
 def collect_inputs(sources: list[str]) -> list[Path]:
     """Image files named by ``sources``: files, folders (their image files, sorted) or glob patterns."""
@@ -138,9 +140,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
     return value
-
-
-HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
