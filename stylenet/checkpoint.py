@@ -43,6 +43,28 @@ def check_architecture(expected: Mapping[str, Tensor], found: Mapping[str, Tenso
         raise ValueError(f"{source} was saved from another architecture: " + ", ".join(details))
 
 
+def read_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """The network weights (``net.*``, prefix removed) and ``checkpoint["stylenet"]`` of a stylenet checkpoint.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming ``path`` for a file that is not
+    a stylenet checkpoint (no model config and weights).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # any failure to unpickle: not a checkpoint
+        raise ValueError(f"{path} is not a PyTorch checkpoint: {error}") from error
+    metadata = checkpoint.get("stylenet") if isinstance(checkpoint, Mapping) else None
+    if not (metadata or {}).get("config", {}).get("model") or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is not a stylenet checkpoint (no stylenet model config and weights)")
+    weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+    return weights, dict(metadata)
+
+
 def load_transform_net(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -53,26 +75,17 @@ def load_transform_net(
     config, the style image's name and hash and the stylenet version.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming ``path`` for a file that
-    is not a stylenet checkpoint or whose weights belong to another architecture.
+    is not a stylenet checkpoint, is a meta-network checkpoint, or whose weights belong to another
+    architecture.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # any failure to unpickle: not a checkpoint
-        raise ValueError(f"{path} is not a PyTorch checkpoint: {error}") from error
-    metadata = checkpoint.get("stylenet") if isinstance(checkpoint, Mapping) else None
-    model_config = (metadata or {}).get("config", {}).get("model")
-    if not model_config or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is not a stylenet checkpoint (no stylenet model config and weights)")
+    weights, metadata = read_checkpoint(path, map_location)
     if "metanet" in metadata:
         raise ValueError(f"{path} is a meta-network checkpoint: give it style images (--style) to generate a net")
+    model_config = metadata["config"]["model"]
     try:
         net = instantiate(model_config)
     except Exception as error:  # Hydra wraps any constructor failure
         raise ValueError(f"{path}: cannot build the model {dict(model_config)}: {error}") from error
-    weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
     check_architecture(net.state_dict(), weights, f"{path} (model {dict(model_config)})")
     net.load_state_dict(weights)
-    return net.eval(), dict(metadata)
+    return net.eval(), metadata

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
+from stylenet.checkpoint import read_checkpoint
 from stylenet.imageio import IMAGE_SUFFIXES, load_image
 from stylenet.inference import TORCHSCRIPT_SUFFIXES, load_model
 from stylenet.metanet.inference import load_metanet
@@ -93,15 +94,11 @@ def trained_style(metadata: dict | None) -> Path | None:
 
 
 def read_metadata(model: Path) -> dict | None:
-    """``checkpoint["stylenet"]``, or for an exported model its JSON sidecar (``<stem>.json``), if present."""
+    """``checkpoint["stylenet"]``, or for an exported model its JSON sidecar (``<stem>.json``) if present."""
     if model.suffix.lower() in (*TORCHSCRIPT_SUFFIXES, ".onnx"):
         sidecar = model.with_suffix(".json")
         return json.loads(sidecar.read_text()) if sidecar.is_file() else None
-    try:
-        checkpoint = torch.load(model, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - not a readable checkpoint: load_model reports it
-        return None
-    return checkpoint.get("stylenet") if isinstance(checkpoint, dict) else None
+    return read_checkpoint(model)[1]
 
 
 def model_source(

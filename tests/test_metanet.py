@@ -225,7 +225,8 @@ def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
 
 def test_loading_a_single_style_checkpoint_as_a_metanet_fails_clearly(tmp_path):
     path = tmp_path / "johnson.ckpt"
-    torch.save({"state_dict": {}, "stylenet": {"config": {}, "style": {}}}, path)
+    johnson = {"config": {"model": {"_target_": "stylenet.models.TransformNet"}}, "style": {}}
+    torch.save({"state_dict": {}, "stylenet": johnson}, path)
     with pytest.raises(ValueError, match="not a meta-network checkpoint"):
         load_metanet(path)
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from stylenet.checkpoint import check_architecture, read_checkpoint
 from stylenet.imageio import load_image
 from stylenet.models import TransformNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
@@ -81,24 +82,14 @@ def load_metanet(
     ``vgg_weights`` (a file or a torchvision weights-enum name) replaces the VGG weights recorded in the
     checkpoint's config, e.g. when the checkpoint was trained on another machine.
     """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as error:
-        raise ValueError(f"cannot read checkpoint {path}: {error}") from error
-    info: dict[str, Any] = state.get("stylenet", {}) if isinstance(state, dict) else {}
+    weights, info = read_checkpoint(checkpoint, map_location)
     if "metanet" not in info:
-        raise ValueError(f"{path} is not a meta-network checkpoint (no stylenet.metanet entry)")
+        raise ValueError(f"{checkpoint} is not a meta-network checkpoint (no stylenet.metanet entry)")
     config = info["config"]
     model_args = {k: v for k, v in config["model"].items() if k != "_target_"}
     net = MetaTransformNet(**model_args)
-    weights = {k.removeprefix("net."): v for k, v in state["state_dict"].items() if k.startswith("net.")}
-    try:
-        net.load_state_dict(weights)
-    except RuntimeError as error:
-        raise ValueError(f"{path} does not match its recorded model {model_args}: {error}") from error
+    check_architecture(net.state_dict(), weights, f"{checkpoint} (model {model_args})")
+    net.load_state_dict(weights)
     encoder = VGGEncoder(info["metanet"]["arch"], vgg_weights or config["backbone"]["weights"])
     style_size = config.get("data", {}).get("style", {}).get("image_size")
     embedding = StyleEmbedding(encoder, info["metanet"]["taps"])
