@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 from stylenet.checkpoint import load_transform_net
+from stylenet.config import shared_dir
 from stylenet.export import DEFAULT_TOLERANCE, ExportMismatchError, export_all
 from stylenet.imageio import ImageReadError, load_image
 from stylenet.metanet.inference import bake_styles
 
-DEFAULT_CHECK_IMAGE = Path("../shared/images/content/neural_style/tubingen.jpg")
+DEFAULT_CHECK_IMAGE = shared_dir() / "images/content/neural_style/tubingen.jpg"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -28,13 +28,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from stylenet.config import shared_dir
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, CrossLayerLoss, GramLoss, PerceptualLoss, StyleLoss
 from stylenet.optimize import OptimizationResult, stylize_by_optimization, synthesize_texture
 from stylenet.plotting import contact_sheet
 from stylenet.vgg import VGGEncoder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 SHALLOW = ("relu1_1", "relu2_1", "relu3_1")
 DEEP = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from stylenet.config import shared_dir
 from stylenet.imageio import load_image
 from stylenet.metanet.inference import ArbitraryStyleNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
 from stylenet.vgg import VGGEncoder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -33,13 +33,13 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
-import stylenet.config  # noqa: F401 - registers ${mul:}
 from bench.inference import PeakRSS
 from bench.steps import PlainPerceptualLoss, plain_step, stylizer_step
+from stylenet.config import shared_dir
 from stylenet.imageio import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = shared_dir()
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 Step = Callable[[Tensor], object]
 

@@ -1,8 +1,16 @@
-"""Hydra/OmegaConf helpers shared by the entry points."""
+"""Hydra/OmegaConf helpers and the data root shared by the entry points."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from omegaconf import OmegaConf
+
+
+def shared_dir() -> Path:
+    """Root of the weights and images: ``$STYLENET_SHARED``, else ``../shared`` (as ``conf/paths/default.yaml``)."""
+    return Path(os.environ.get("STYLENET_SHARED", "../shared"))
 
 
 def _mul(*values: float) -> float:

@@ -55,11 +55,6 @@ DEFAULT_CONTENT = (
 DEFAULT_STYLES = ("style/fast_neural_style/starry_night.jpg", "style/fast_neural_style/candy.jpg")
 
 
-def shared_dir() -> Path:
-    """``$STYLENET_SHARED``, else ``../shared`` (the same default as ``conf/paths/default.yaml``)."""
-    return Path(os.environ.get("STYLENET_SHARED", "../shared"))
-
-
 @dataclass(frozen=True)
 class Pair:
     """One content image stylised with one style image."""

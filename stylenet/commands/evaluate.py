@@ -24,6 +24,7 @@ import argparse
 from pathlib import Path
 
 from stylenet.commands.stylize import collect_inputs, positive_int
+from stylenet.config import shared_dir
 from stylenet.evaluate import (
     DEFAULT_CONTENT,
     DEFAULT_STYLES,
@@ -33,7 +34,6 @@ from stylenet.evaluate import (
     folder_source,
     make_pairs,
     model_source,
-    shared_dir,
     summary_table,
     write_csv,
 )
