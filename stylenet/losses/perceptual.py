@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -44,7 +44,10 @@ class PerceptualLoss(nn.Module):
     @torch.no_grad()
     def set_style(self, images: Tensor) -> None:
         """Compute the style targets from ``(1 or B, 3, H, W)`` style images in [0, 1]."""
-        features = self.encoder(images, self.style_taps)
+        self.set_style_features(self.encoder(images, self.style_taps))
+
+    def set_style_features(self, features: Mapping[str, Tensor]) -> None:
+        """Set the style targets from encoder features ``{tap: (1 or B, C, H, W)}`` holding :attr:`style_taps`."""
         for loss in self.style:
             loss.set_target(features)
 

@@ -71,9 +71,12 @@ class MetaStylizer(L.LightningModule):
         if b % s:
             log.warning("skipping a batch of %d content images and %d styles (some images were unreadable)", b, s)
             return None
-        with torch.no_grad():
-            embedding = self.embedding(styles)
-            self.loss.set_style(styles.repeat_interleave(b // s, dim=0) if s > 1 else styles)
+        with torch.no_grad():  # one VGG pass on the styles serves the embedding and the style targets
+            taps = tuple(dict.fromkeys((*self.embedding.taps, *self.loss.style_taps)))
+            features = self.loss.encoder(styles, taps)
+            embedding = self.embedding.embed(features)
+            per_sample = {tap: f.repeat_interleave(b // s, dim=0) for tap, f in features.items()} if s > 1 else features
+            self.loss.set_style_features(per_sample)
         params = self.net.generate(self.net.code(embedding))
         terms = self.loss(self.net.stylize(content, params), content)
         weights = [v for k, v in params.items() if k.endswith(".weight")]

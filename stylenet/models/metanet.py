@@ -58,7 +58,10 @@ class StyleEmbedding(nn.Module):
         return convs[-1].out_channels
 
     def forward(self, styles: Tensor) -> Tensor:
-        features = self.encoder(styles, self.taps)
+        return self.embed(self.encoder(styles, self.taps))
+
+    def embed(self, features: Mapping[str, Tensor]) -> Tensor:
+        """Encoder features ``{tap: (S, C, H, W)}`` holding :attr:`taps` -> ``(S, dim)``."""
         return torch.cat([mean_std(features[tap]) for tap in self.taps], dim=1)
 
 
