@@ -1,10 +1,12 @@
 """Meta-network timings on this machine: switching to a new style, and stylising at 256² and 512².
 
-    python bench/metanet.py [--channels 8] [--style-sizes 256 128 64] [--repeats 5] [--threads N]
+    python bench/metanet.py [--channels 8] [--style-sizes 256 128 64] [--embedding-size 0] [--repeats 5]
 
-A style switch is the VGG embedding of the style image (VGG only up to the deepest embedding tap,
-relu4_3) plus the meta network (hidden layer and heads). Prints milliseconds (median of --repeats),
-the share of the switch spent in VGG, and the size of the generated (baked) TransformNet in bytes.
+A style switch is the VGG embedding of the style image (resized to --embedding-size, the
+``system.embedding_size`` of training; VGG only up to the deepest embedding tap, relu4_3) plus the
+meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given.
+Prints milliseconds (median of --repeats), the share of the switch spent in VGG, and the size of
+the generated (baked) TransformNet in bytes.
 An untrained meta network times the same as a trained one; no checkpoint is needed.
 """
 
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=8, help="transform-net base width (8, 16, 32)")
     parser.add_argument("--style-sizes", type=int, nargs="+", default=[256, 128, 64])
     parser.add_argument("--content-sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--embedding-size", type=int, default=0, help="longest side the embedding reads (0: as given)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--weights", type=Path, default=SHARED / "weights/vgg16_imagenet_features.pth")
@@ -57,9 +60,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    embedding = StyleEmbedding(VGGEncoder("vgg16", args.weights))
+    embedding = StyleEmbedding(VGGEncoder("vgg16", args.weights), size=args.embedding_size or None)
     model = ArbitraryStyleNet(embedding, MetaTransformNet(channels=args.channels)).eval()
-    print(f"base {args.channels}, {torch.get_num_threads()} threads, median of {args.repeats}")
+    read = f"resized to {args.embedding_size} px" if args.embedding_size else "as given"
+    print(f"base {args.channels}, {torch.get_num_threads()} threads, median of {args.repeats}; style images {read}")
     with torch.inference_mode():
         code = None
         for size in args.style_sizes:

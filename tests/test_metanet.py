@@ -54,13 +54,25 @@ def test_embedding_is_mean_and_std_of_each_tap(embedding, styles):
     assert torch.allclose(manual[:, :64], features["relu1_2"].mean((2, 3)))
 
 
+def test_embedding_reads_style_images_at_its_size(vgg16, styles):
+    small = StyleEmbedding(vgg16, TAPS, size=32)
+    resized = small.resize(styles)
+    assert resized.shape[-2:] == (32, 32)
+    assert torch.allclose(small(styles), StyleEmbedding(vgg16, TAPS)(resized))
+    assert small.resize(resized) is resized
+    assert small.resize(torch.rand(1, 3, 50, 100)).shape[-2:] == (16, 32)
+
+
 @pytest.mark.parametrize("block", ["residual", "resnext"])
 def test_generated_weights_have_the_transform_nets_shapes(block):
     net = small_metanet(block)
     reference = TransformNet(channels=8, num_blocks=2, block=block)
     params = net.generate(net.code(torch.randn(3, 1920)))
-    expected = {k: v.shape for k, v in reference.state_dict().items() if k.rsplit(".", 1)[0] in net.convs}
+    generated_layers = set(net.convs) | {f"{c.rsplit('.', 1)[0]}.{int(c.rsplit('.', 1)[1]) + 1}" for c in net.convs}
+    expected = {k: v.shape for k, v in reference.state_dict().items() if k.rsplit(".", 1)[0] in generated_layers}
     assert {k: v.shape[1:] for k, v in params.items()} == expected
+    norms = [k for k in expected if isinstance(reference.get_submodule(k.rsplit(".", 1)[0]), nn.InstanceNorm2d)]
+    assert len(norms) == 2 * len(net.convs), "each generated conv's instance norm gets a generated scale and shift"
     assert all(v.shape[0] == 3 for v in params.values())
     names = generated_convs(reference)
     assert "encoder.0.1" not in names and "decoder.2.1" not in names  # the 9x9 in/out convs stay trained
@@ -100,7 +112,8 @@ def test_every_parameter_is_saved_moved_and_trained():
     net = small_metanet()
     state = net.state_dict()
     assert set(state) == {k for k, _ in net.named_parameters()} | {k for k, _ in net.named_buffers()}
-    assert not any(k.rsplit(".", 1)[0] in {f"net.{c}" for c in net.convs} for k in state)  # no stale conv copies
+    generated = {f"net.{name}" for names in net.generated for name in names}
+    assert generated and not generated & set(state)  # no stale copies of generated parameters
     buffer = io.BytesIO()
     torch.save(state, buffer)
     buffer.seek(0)
@@ -140,7 +153,7 @@ def test_generated_gain_is_capped():
         params = net.generate(net.code(torch.randn(2, 1920)))
     from stylenet.models.metanet import gain
 
-    gains = torch.stack([gain(v) for k, v in params.items() if k.endswith(".weight")])
+    gains = torch.stack([gain(params[f"{conv}.weight"]) for conv in net.convs])
     assert gains.max() <= 0.5 + 1e-5
 
 
@@ -208,13 +221,14 @@ TINY = [
 def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
     from train import train
 
-    train(compose_metanet(tmp_path / "a", [*TINY, "trainer.max_steps=2"]))
+    train(compose_metanet(tmp_path / "a", [*TINY, "trainer.max_steps=2", "system.embedding_size=24"]))
     checkpoint = tmp_path / "a/checkpoints/last.ckpt"
     saved = torch.load(checkpoint, weights_only=False)
-    assert saved["stylenet"]["metanet"] == {"arch": "vgg16", "taps": list(TAPS)}
+    assert saved["stylenet"]["metanet"] == {"arch": "vgg16", "taps": list(TAPS), "embedding_size": 24}
     assert all(k.startswith("net.") for k in saved["state_dict"])
     assert (tmp_path / "a/samples/last.png").is_file()
     model = load_metanet(checkpoint)
+    assert model.embedding.size == 24
     content = torch.rand(1, 3, 32, 32)
     code = model.style_code([load_image(STARRY, 32)])
     assert torch.allclose(model.bake(code)(content), model(content, code), atol=1e-6)
@@ -264,33 +278,35 @@ def test_stylize_and_export_a_metanet_checkpoint_for_given_styles(tmp_path):
     assert stem.with_suffix(".onnx").is_file() and stem.with_suffix(".pt").is_file()
 
 
-# Learning: base 8 at 48px, trained on 32 styles and 200 photos, scored on 8 held-out photos with 8 held-out styles.
+# Learning: base 8 at 128 px, a new style for each image of each step, trained on 400 photos and every shared style
+# but the 8 held out, scored on 8 held-out photos with the 8 held-out styles. About 19 minutes on 2 cores.
 LEARNING = [
-    "trainer.max_steps=300",
-    "model.num_blocks=1",
-    "model.group_width=32",
+    "trainer.max_steps=600",
     "loss=gram",
-    "style.content_weight=3e4",
-    "system.optimizer.lr=3e-3",
-    "data.style_every=10",
-    "data.content.image_size=48",
-    "data.style.image_size=48",
+    "style.content_weight=1e5",
+    "data.style_every=1",
+    "data.styles_per_batch=4",
+    "data.content.image_size=128",
+    "data.style.image_size=128",
     "data.content.batch_size=4",
-    "data.content.max_images=200",
-    "data.style.max_images=32",
+    "data.content.max_images=400",
     "data.content.val_size=8",
     "data.style.val_size=8",
-    "trainer.val_check_interval=1000",
+    "system.embedding_size=64",
+    "trainer.val_check_interval=100000",
     "+trainer.limit_val_batches=0",
     "callbacks.sample_grid.every_n_steps=0",
 ]
-CONTENT_BOUND = 0.6  # relative relu2_2 error: the output keeps the photo's structure
+# The output's relu2_2 content loss against its own photo, over its mean against the other held-out photos: 1 means
+# the photo's content is lost. Johnson's single-style net (python train.py style=starry data.image_size=128
+# trainer.max_steps=400) scores 0.86 on Kodak photos.
+CONTENT_BOUND = 0.9
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="a 300-step CPU run does not yet transfer held-out styles (Gram ratio ~0.9-1.1, content error ~1.6; "
-    "tried lr 1e-3/3e-3, mean/std and Gram losses, content weight 3e4/1e5, 48 and 128 px)",
+    reason="600 CPU steps reach a held-out Gram ratio of 0.53 (content 0.86), not yet 0.5; with one style per "
+    "20 steps 300 steps reached 0.93",
     strict=False,
 )
 def test_short_run_transfers_held_out_styles_to_held_out_photos(tmp_path, vgg16):

@@ -92,7 +92,7 @@ def load_metanet(
     net.load_state_dict(weights)
     encoder = VGGEncoder(info["metanet"]["arch"], vgg_weights or config["backbone"]["weights"])
     style_size = config.get("data", {}).get("style", {}).get("image_size")
-    embedding = StyleEmbedding(encoder, info["metanet"]["taps"])
+    embedding = StyleEmbedding(encoder, info["metanet"]["taps"], info["metanet"].get("embedding_size"))
     return ArbitraryStyleNet(embedding, net, style_size, info).to(map_location).eval()
 
 

@@ -31,6 +31,7 @@ class MetaStylizer(L.LightningModule):
         net: the meta network and its template transform net.
         loss: perceptual loss; its encoder also computes the style embedding.
         embedding_taps: encoder taps of the style embedding.
+        embedding_size: longest side of the style images the embedding reads (``None``: the crops as given).
         optimizer: ``partial`` optimizer taking the parameters.
         scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
     """
@@ -40,13 +41,14 @@ class MetaStylizer(L.LightningModule):
         net: MetaTransformNet,
         loss: PerceptualLoss,
         embedding_taps: Iterable[str] = JOHNSON_TAPS,
+        embedding_size: int | None = None,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
         scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
         self.loss = loss
-        self.embedding = StyleEmbedding(loss.encoder, embedding_taps)
+        self.embedding = StyleEmbedding(loss.encoder, embedding_taps, embedding_size)
         if self.embedding.dim != net.embedding_dim:
             raise ValueError(
                 f"taps {list(self.embedding.taps)} give a {self.embedding.dim}-long style embedding but the "
@@ -71,16 +73,16 @@ class MetaStylizer(L.LightningModule):
         if b % s:
             log.warning("skipping a batch of %d content images and %d styles (some images were unreadable)", b, s)
             return None
-        with torch.no_grad():  # one VGG pass on the styles serves the embedding and the style targets
-            taps = tuple(dict.fromkeys((*self.embedding.taps, *self.loss.style_taps)))
-            features = self.loss.encoder(styles, taps)
-            embedding = self.embedding.embed(features)
+        with torch.no_grad():  # one VGG pass serves the embedding and the style targets if it reads the same size
+            shared = self.embedding.resize(styles) is styles
+            taps = (*self.embedding.taps, *self.loss.style_taps) if shared else self.loss.style_taps
+            features = self.loss.encoder(styles, tuple(dict.fromkeys(taps)))
+            embedding = self.embedding.embed(features) if shared else self.embedding(styles)
             per_sample = {tap: f.repeat_interleave(b // s, dim=0) for tap, f in features.items()} if s > 1 else features
             self.loss.set_style_features(per_sample)
         params = self.net.generate(self.net.code(embedding))
         terms = self.loss(self.net.stylize(content, params), content)
-        weights = [v for k, v in params.items() if k.endswith(".weight")]
-        gains = torch.stack([gain(w).mean() for w in weights]).mean().detach()
+        gains = torch.stack([gain(params[f"{conv}.weight"]).mean() for conv in self.net.convs]).mean().detach()
         self.log(f"{stage}/generated_gain", gains, batch_size=b, sync_dist=stage != "train")
         log_terms(self, terms, stage, b)
         return terms["total"]
@@ -97,5 +99,6 @@ class MetaStylizer(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        metanet = {"arch": self.loss.encoder.arch, "taps": list(self.embedding.taps)}
+        embedding = self.embedding
+        metanet = {"arch": self.loss.encoder.arch, "taps": list(embedding.taps), "embedding_size": embedding.size}
         checkpoint["stylenet"] = {"version": __version__, "config": self.run_config, "metanet": metanet}

@@ -3,16 +3,20 @@
 A :class:`StyleEmbedding` summarises a style image as the per-channel means and standard deviations of
 its VGG features (VGG16 relu1_2, relu2_2, relu3_3, relu4_3: 2 x (64 + 128 + 256 + 512) = 1,920 values).
 A :class:`MetaTransformNet` maps that vector through one hidden layer, ``group_width`` units per
-generated conv, and one linear head per conv to the conv's weight and bias; the generated convs are
-those of a :class:`~stylenet.models.TransformNet` except the first and last 9x9 convs and grouped
-convs, which stay ordinary trained parameters (as do the instance-norm scales and shifts). Generated
-weights only ever exist as activations passed to ``torch.func.functional_call``; the template net
-holds ``None`` in their place, so ``state_dict()``, ``.to()`` and DDP see exactly the trained
-parameters.
+generated conv, and one linear head per conv to the conv's weight and bias and to the scale and shift
+of the instance norm that follows it. Instance norm cancels a conv's bias and the overall scale of its
+weight, so without the norm's affine a style could only steer the net through the directions of its
+weights; with it, the head sets each channel's output statistics, which is what a style is made of
+(the conditional instance norm of Dumoulin et al. 2017 and Ghiasi et al. 2017, here per generated
+conv). The generated convs are those of a :class:`~stylenet.models.TransformNet` except the first and
+last 9x9 convs and grouped convs, which stay ordinary trained parameters with their norms.
+Generated weights only ever exist as activations passed to ``torch.func.functional_call``; the
+template net holds ``None`` in their place, so ``state_dict()``, ``.to()`` and DDP see exactly the
+trained parameters.
 
-Each head's bias starts at its conv's ordinary initial weights, so an untrained meta network runs the
-template's initial net; the head's weight is applied divided by ``group_width`` (an equalised learning
-rate) so that Adam moves generated weights about as fast as it moves ordinary conv weights. The
+Each head's bias starts at its layer's ordinary initial parameters, so an untrained meta network runs
+the template's initial net; the head's weight is applied divided by ``group_width`` (an equalised
+learning rate) so that Adam moves generated weights about as fast as it moves ordinary ones. The
 embedding is layer-normalised before the hidden layer.
 """
 
@@ -41,12 +45,15 @@ class StyleEmbedding(nn.Module):
     Args:
         encoder: frozen VGG encoder (shared with the perceptual loss).
         taps: encoder taps summarised; the embedding only runs VGG as deep as the deepest one.
+        size: longest side the style images are resized to before VGG (``None``: as given). VGG up to
+            relu4_3 costs ~0.55 GFLOP per 1,000 pixels, so this sets the cost of switching styles.
     """
 
-    def __init__(self, encoder: VGGEncoder, taps: Iterable[str] = JOHNSON_TAPS) -> None:
+    def __init__(self, encoder: VGGEncoder, taps: Iterable[str] = JOHNSON_TAPS, size: int | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.taps = encoder.check_taps(taps)
+        self.size = size
 
     @property
     def dim(self) -> int:
@@ -58,7 +65,16 @@ class StyleEmbedding(nn.Module):
         return convs[-1].out_channels
 
     def forward(self, styles: Tensor) -> Tensor:
-        return self.embed(self.encoder(styles, self.taps))
+        return self.embed(self.encoder(self.resize(styles), self.taps))
+
+    def resize(self, styles: Tensor) -> Tensor:
+        """``(S, 3, H, W)`` -> the images the embedding reads: longest side :attr:`size` (antialiased)."""
+        h, w = styles.shape[-2:]
+        if self.size is None or max(h, w) == self.size:
+            return styles
+        scale = self.size / max(h, w)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        return F.interpolate(styles, size=size, mode="bilinear", antialias=True, align_corners=False)
 
     def embed(self, features: Mapping[str, Tensor]) -> Tensor:
         """Encoder features ``{tap: (S, C, H, W)}`` holding :attr:`taps` -> ``(S, dim)``."""
@@ -69,6 +85,16 @@ def generated_convs(net: TransformNet) -> list[str]:
     """Names of the convs a meta network generates: every ungrouped conv but the first and the last."""
     convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv2d)]
     return [name for name in convs[1:-1] if net.get_submodule(name).groups == 1]
+
+
+def generated_parameters(net: TransformNet, conv: str) -> list[str]:
+    """Parameters generated for ``conv``: its weight and bias, then its instance norm's weight and bias."""
+    layer, index = conv.rsplit(".", 1)
+    following = list(net.get_submodule(layer))[int(index) + 1 :]
+    names = [f"{conv}.weight", f"{conv}.bias"]
+    if following and isinstance(following[0], nn.InstanceNorm2d):
+        names += [f"{layer}.{int(index) + 1}.weight", f"{layer}.{int(index) + 1}.bias"]
+    return names
 
 
 class MetaTransformNet(nn.Module):
@@ -92,17 +118,19 @@ class MetaTransformNet(nn.Module):
         self.embedding_dim, self.group_width, self.max_gain = embedding_dim, group_width, float(max_gain)
         self.net = TransformNet(**net_args)
         self.convs = generated_convs(self.net)
+        self.generated = [generated_parameters(self.net, name) for name in self.convs]
         self.shapes: dict[str, torch.Size] = {}
         heads = []
-        for name in self.convs:
-            conv = self.net.get_submodule(name)
-            initial = {f"{name}.{key}": getattr(conv, key).detach() for key in ("weight", "bias")}
-            self.shapes.update({key: value.shape for key, value in initial.items()})
-            head = nn.Linear(group_width, sum(v.numel() for v in initial.values()))
+        for names in self.generated:
+            initial = [self.net.get_parameter(name).detach() for name in names]
+            self.shapes.update({name: value.shape for name, value in zip(names, initial, strict=True)})
+            head = nn.Linear(group_width, sum(v.numel() for v in initial))
             with torch.no_grad():
-                head.bias.copy_(torch.cat([v.flatten() for v in initial.values()]))
+                head.bias.copy_(torch.cat([v.flatten() for v in initial]))
             heads.append(head)
-            conv.weight, conv.bias = None, None  # supplied by functional_call from here on
+            for name in names:  # supplied by functional_call from here on
+                module, attr = name.rsplit(".", 1)
+                setattr(self.net.get_submodule(module), attr, None)
         self.hidden = nn.Sequential(
             nn.LayerNorm(embedding_dim), nn.Linear(embedding_dim, group_width * len(self.convs)), nn.ReLU()
         )
@@ -115,16 +143,15 @@ class MetaTransformNet(nn.Module):
         return self.hidden(embedding)
 
     def generate(self, code: Tensor) -> dict[str, Tensor]:
-        """Hidden code ``(S, G * group_width)`` -> ``{parameter name: (S, *shape)}`` for every generated conv."""
+        """Hidden code ``(S, G * group_width)`` -> ``{parameter name: (S, *shape)}`` for every generated layer."""
         params: dict[str, Tensor] = {}
         groups = code.split(self.group_width, dim=1)
-        for name, head, group in zip(self.convs, self.heads, groups, strict=True):
-            weight_key, bias_key = f"{name}.weight", f"{name}.bias"
+        for names, head, group in zip(self.generated, self.heads, groups, strict=True):
             flat = F.linear(group, head.weight / self.group_width, head.bias)
-            weight, bias = flat.split([self.shapes[weight_key].numel(), self.shapes[bias_key].numel()], dim=1)
-            weight = weight.reshape(-1, *self.shapes[weight_key])
-            params[weight_key] = weight * (self.max_gain / gain(weight)).clamp(max=1.0).view(-1, 1, 1, 1, 1)
-            params[bias_key] = bias
+            values = flat.split([self.shapes[name].numel() for name in names], dim=1)
+            params.update({name: v.reshape(-1, *self.shapes[name]) for name, v in zip(names, values, strict=True)})
+            weight = params[names[0]]
+            params[names[0]] = weight * (self.max_gain / gain(weight)).clamp(max=1.0).view(-1, 1, 1, 1, 1)
         return params
 
     def stylize(self, images: Tensor, params: Mapping[str, Tensor]) -> Tensor:
