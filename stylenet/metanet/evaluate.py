@@ -17,7 +17,10 @@ def transfer_scores(model: ArbitraryStyleNet, encoder: VGGEncoder, content: Tens
 
     Returns ``gram_output`` and ``gram_photo``: mean Gram style loss (Johnson taps, unit weights) of
     the outputs and of the unmodified photos against their styles; ``gram_ratio`` = their quotient;
-    ``content_relative``: ``mean((phi(output) - phi(photo))^2) / mean(phi(photo)^2)`` at relu2_2.
+    ``content_relative``: ``mean((phi(output) - phi(photo))^2) / mean(phi(photo)^2)`` at relu2_2;
+    ``content_own_vs_other``: the relu2_2 content loss of each output against its own photo divided
+    by its mean content loss against the other photos, averaged (1: the photo's content is lost, as
+    relu2_2 alone cannot tell it from the others; needs ``N`` >= 2).
     """
     pairs = zip(content, styles, strict=True)
     output = torch.cat([model(image[None], model.style_code([style])) for image, style in pairs])
@@ -29,9 +32,13 @@ def transfer_scores(model: ArbitraryStyleNet, encoder: VGGEncoder, content: Tens
     gram_output = sum(gram(output_features).values()).item()
     gram_photo = sum(gram(photo_features).values()).item()
     photo, out = photo_features["relu2_2"], output_features["relu2_2"]
+    pairwise = torch.stack([(o[None] - photo).pow(2).flatten(1).mean(1) for o in out])  # (output i, photo j)
+    own = pairwise.diag()
+    other = (pairwise.sum(1) - own) / (len(own) - 1)
     return {
         "gram_output": gram_output,
         "gram_photo": gram_photo,
         "gram_ratio": gram_output / gram_photo,
         "content_relative": ((out - photo).pow(2).mean() / photo.pow(2).mean()).item(),
+        "content_own_vs_other": (own / other).mean().item(),
     }
