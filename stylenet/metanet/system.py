@@ -74,10 +74,11 @@ class MetaStylizer(L.LightningModule):
             log.warning("skipping a batch of %d content images and %d styles (some images were unreadable)", b, s)
             return None
         with torch.no_grad():  # one VGG pass serves the embedding and the style targets if it reads the same size
-            shared = self.embedding.resize(styles) is styles
+            small = self.embedding.resize(styles)
+            shared = small is styles
             taps = (*self.embedding.taps, *self.loss.style_taps) if shared else self.loss.style_taps
             features = self.loss.encoder(styles, tuple(dict.fromkeys(taps)))
-            embedding = self.embedding.embed(features) if shared else self.embedding(styles)
+            embedding = self.embedding.embed(features if shared else self.loss.encoder(small, self.embedding.taps))
             per_sample = {tap: f.repeat_interleave(b // s, dim=0) for tap, f in features.items()} if s > 1 else features
             self.loss.set_style_features(per_sample)
         params = self.net.generate(self.net.code(embedding))

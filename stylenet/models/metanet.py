@@ -90,10 +90,11 @@ def generated_convs(net: TransformNet) -> list[str]:
 def generated_parameters(net: TransformNet, conv: str) -> list[str]:
     """Parameters generated for ``conv``: its weight and bias, then its instance norm's weight and bias."""
     layer, index = conv.rsplit(".", 1)
-    following = list(net.get_submodule(layer))[int(index) + 1 :]
+    after = int(index) + 1
     names = [f"{conv}.weight", f"{conv}.bias"]
-    if following and isinstance(following[0], nn.InstanceNorm2d):
-        names += [f"{layer}.{int(index) + 1}.weight", f"{layer}.{int(index) + 1}.bias"]
+    modules = list(net.get_submodule(layer))
+    if after < len(modules) and isinstance(modules[after], nn.InstanceNorm2d):
+        names += [f"{layer}.{after}.weight", f"{layer}.{after}.bias"]
     return names
 
 
