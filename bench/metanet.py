@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=8, help="transform-net base width (8, 16, 32)")
     parser.add_argument("--style-sizes", type=int, nargs="+", default=[256, 128, 64])
     parser.add_argument("--content-sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--group-width", type=int, default=128, help="hidden units per generated conv")
     parser.add_argument("--embedding-size", type=int, default=0, help="longest side the embedding reads (0: as given)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -61,9 +62,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     embedding = StyleEmbedding(VGGEncoder("vgg16", args.weights), size=args.embedding_size or None)
-    model = ArbitraryStyleNet(embedding, MetaTransformNet(channels=args.channels)).eval()
+    net = MetaTransformNet(channels=args.channels, group_width=args.group_width)
+    model = ArbitraryStyleNet(embedding, net).eval()
     read = f"resized to {args.embedding_size} px" if args.embedding_size else "as given"
-    print(f"base {args.channels}, {torch.get_num_threads()} threads, median of {args.repeats}; style images {read}")
+    threads = torch.get_num_threads()
+    print(f"base {args.channels}, group width {args.group_width}, {threads} threads, median of {args.repeats}")
+    print(f"style images {read} for the embedding")
     with torch.inference_mode():
         code = None
         for size in args.style_sizes:

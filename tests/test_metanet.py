@@ -22,7 +22,7 @@ from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, 
 from stylenet.metanet.evaluate import transfer_scores
 from stylenet.metanet.inference import ArbitraryStyleNet, load_metanet
 from stylenet.models import TransformNet
-from stylenet.models.metanet import MetaTransformNet, StyleEmbedding, generated_convs
+from stylenet.models.metanet import Head, MetaTransformNet, StyleEmbedding, generated_convs
 from stylenet.system import file_sha256
 from tests.conftest import IMAGES, KODAK, ROOT, SHARED, STARRY
 
@@ -143,6 +143,14 @@ def test_interpolating_one_style_with_weight_one_equals_that_style(embedding, st
     assert torch.allclose(halfway, (ends[0] + ends[1]) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="weights"):
         model.style_code([styles[0]], [1.0, 2.0])
+
+
+def test_head_is_a_linear_map_with_its_weight_stored_transposed():
+    bias = torch.randn(40)
+    head = Head(16, bias)
+    assert head.weight.shape == (16, 40) and torch.equal(head.bias, bias)
+    x = torch.randn(3, 16)
+    assert torch.allclose(head(x), F.linear(x, head.weight.t(), bias), atol=1e-6)
 
 
 def test_generated_gain_is_capped():

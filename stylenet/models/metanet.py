@@ -15,7 +15,7 @@ template net holds ``None`` in their place, so ``state_dict()``, ``.to()`` and D
 trained parameters.
 
 Each head's bias starts at its layer's ordinary initial parameters, so an untrained meta network runs
-the template's initial net; the head's weight is applied divided by ``group_width`` (an equalised
+the template's initial net; each head's weight acts on the code divided by ``group_width`` (an equalised
 learning rate) so that Adam moves generated weights about as fast as it moves ordinary ones. The
 embedding is layer-normalised before the hidden layer.
 """
@@ -98,6 +98,24 @@ def generated_parameters(net: TransformNet, conv: str) -> list[str]:
     return names
 
 
+class Head(nn.Module):
+    """Linear map ``(S, in_features) -> (S, out)`` with its weight stored ``(in_features, out)``.
+
+    With one style the product reads this weight in memory order: on a CPU three times faster than
+    ``nn.Linear``'s ``(out, in)`` layout for the meta network's heads, which are up to ~100k wide.
+    The weight starts as ``nn.Linear``'s (uniform within ``1 / sqrt(in_features)``), the bias at ``bias`` ``(out,)``.
+    """
+
+    def __init__(self, in_features: int, bias: Tensor) -> None:
+        super().__init__()
+        bound = 1 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(in_features, bias.numel()).uniform_(-bound, bound))
+        self.bias = nn.Parameter(bias.detach().clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.addmm(self.bias, x, self.weight)
+
+
 class MetaTransformNet(nn.Module):
     """A :class:`TransformNet` whose inner convs are generated from a style embedding.
 
@@ -125,10 +143,7 @@ class MetaTransformNet(nn.Module):
         for names in self.generated:
             initial = [self.net.get_parameter(name).detach() for name in names]
             self.shapes.update({name: value.shape for name, value in zip(names, initial, strict=True)})
-            head = nn.Linear(group_width, sum(v.numel() for v in initial))
-            with torch.no_grad():
-                head.bias.copy_(torch.cat([v.flatten() for v in initial]))
-            heads.append(head)
+            heads.append(Head(group_width, torch.cat([v.flatten() for v in initial])))
             for name in names:  # supplied by functional_call from here on
                 module, attr = name.rsplit(".", 1)
                 setattr(self.net.get_submodule(module), attr, None)
@@ -146,9 +161,9 @@ class MetaTransformNet(nn.Module):
     def generate(self, code: Tensor) -> dict[str, Tensor]:
         """Hidden code ``(S, G * group_width)`` -> ``{parameter name: (S, *shape)}`` for every generated layer."""
         params: dict[str, Tensor] = {}
-        groups = code.split(self.group_width, dim=1)
+        groups = (code / self.group_width).split(self.group_width, dim=1)  # cheaper than scaling the weights
         for names, head, group in zip(self.generated, self.heads, groups, strict=True):
-            flat = F.linear(group, head.weight / self.group_width, head.bias)
+            flat = head(group)
             values = flat.split([self.shapes[name].numel() for name in names], dim=1)
             params.update({name: v.reshape(-1, *self.shapes[name]) for name, v in zip(names, values, strict=True)})
             weight = params[names[0]]
