@@ -1,10 +1,11 @@
 """Meta-network timings on this machine: switching to a new style, and stylising at 256² and 512².
 
-    python bench/metanet.py [--channels 8] [--style-sizes 256 128 64] [--embedding-size 0] [--repeats 5]
+    python bench/metanet.py [--channels 8] [--group-width 128] [--style-sizes 256] [--embedding-size 48]
 
 A style switch is the VGG embedding of the style image (resized to --embedding-size, the
 ``system.embedding_size`` of training; VGG only up to the deepest embedding tap, relu4_3) plus the
-meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given.
+meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given. The
+embedding runs in eager PyTorch and then in ONNX Runtime (``ArbitraryStyleNet.embed_with_onnxruntime``).
 Prints milliseconds (median of --repeats), the share of the switch spent in VGG, and the size of
 the generated (baked) TransformNet in bytes.
 An untrained meta network times the same as a trained one; no checkpoint is needed.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,11 +51,11 @@ def state_bytes(module: torch.nn.Module) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=8, help="transform-net base width (8, 16, 32)")
-    parser.add_argument("--style-sizes", type=int, nargs="+", default=[256, 128, 64])
+    parser.add_argument("--style-sizes", type=int, nargs="+", default=[256])
     parser.add_argument("--content-sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--group-width", type=int, default=128, help="hidden units per generated conv")
-    parser.add_argument("--embedding-size", type=int, default=0, help="longest side the embedding reads (0: as given)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--embedding-size", type=int, default=48, help="longest side the embedding reads (0: as given)")
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--weights", type=Path, default=SHARED / "weights/vgg16_imagenet_features.pth")
     parser.add_argument("--style", type=Path, default=SHARED / "images/style/fast_neural_style/starry_night.jpg")
@@ -68,16 +70,22 @@ def main() -> None:
     threads = torch.get_num_threads()
     print(f"base {args.channels}, group width {args.group_width}, {threads} threads, median of {args.repeats}")
     print(f"style images {read} for the embedding")
-    with torch.inference_mode():
-        code = None
-        for size in args.style_sizes:
-            style = torch.nn.functional.interpolate(load_image(args.style, size)[None], size=(size, size))[0]
-            vgg = median_ms(lambda s=style: embedding(s[None]), args.repeats)
-            switch = median_ms(lambda s=style: model.net.generate(model.style_code([s])), args.repeats)
-            print(f"style switch at {size}²: {switch:8.1f} ms  (VGG embedding {vgg:.1f} ms = {vgg / switch:.0%})")
-            code = model.style_code([style])
-        vector = embedding(style[None])
-        meta = median_ms(lambda: model.net.generate(model.net.code(vector)), args.repeats)
+    styles = {
+        size: torch.nn.functional.interpolate(load_image(args.style, size)[None], size=(size, size))[0]
+        for size in args.style_sizes
+    }
+    with tempfile.TemporaryDirectory() as workdir, torch.inference_mode():
+        for backend in ("eager", "onnxruntime"):
+            if backend == "onnxruntime":
+                model.embed_with_onnxruntime(Path(workdir) / "embedding.onnx", args.threads)
+            embed = model.onnx_embedding or embedding
+            for size, style in styles.items():
+                vgg = median_ms(lambda s=style, e=embed: e(s[None]), args.repeats)
+                switch = median_ms(lambda s=style: model.net.generate(model.style_code([s])), args.repeats)
+                share = f"VGG embedding {vgg:.1f} ms = {vgg / switch:.0%}"
+                print(f"style switch at {size}², {backend} embedding: {switch:8.1f} ms  ({share})")
+        code = model.style_code([style])
+        meta = median_ms(lambda: model.net.generate(code), args.repeats)
         print(f"meta network alone (hidden layer + heads): {meta:8.1f} ms")
         baked = model.bake(code)
         for size in args.content_sizes:

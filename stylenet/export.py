@@ -58,11 +58,18 @@ def export_torchscript(net: nn.Module, path: str | os.PathLike) -> Path:
     return path
 
 
-def export_onnx(net: nn.Module, path: str | os.PathLike, opset: int = 20, fold: bool = True) -> Path:
+def export_onnx(
+    net: nn.Module,
+    path: str | os.PathLike,
+    opset: int = 20,
+    fold: bool = True,
+    names: tuple[str, str] = (INPUT_NAME, OUTPUT_NAME),
+) -> Path:
     """Export ``net`` (eval mode) to ONNX at ``path`` with dynamic batch, height and width.
 
     Uses the public ``torch.onnx.export`` (the ``torch.export``-based exporter); instance norms become
-    ONNX ``InstanceNormalization`` nodes. Input ``"image"``, output ``"stylized"``, both ``(B, 3, H, W)``.
+    ONNX ``InstanceNormalization`` nodes. Input and output ``names``: ``"image"`` ``(B, 3, H, W)`` and,
+    for a transform net, ``"stylized"`` ``(B, 3, H, W)``.
     With ``fold``, upsample + 3x3 convs are exported as sub-pixel convs (:func:`fold_upsampling`: the same
     function; in ONNX Runtime as fast and with ~40% less peak memory at 1024², see ``bench/inference.py``).
     """
@@ -77,8 +84,8 @@ def export_onnx(net: nn.Module, path: str | os.PathLike, opset: int = 20, fold: 
         net.eval(),
         (example,),
         str(path),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
+        input_names=[names[0]],
+        output_names=[names[1]],
         dynamic_shapes=({0: batch, 2: height, 3: width},),
         opset_version=opset,
         dynamo=True,
@@ -98,9 +105,10 @@ def onnx_session(path: str | os.PathLike, threads: int | None = None) -> ort.Inf
 
 
 def run_onnx(session: ort.InferenceSession, images: Tensor) -> Tensor:
-    """Run an exported model's session on ``(B, 3, H, W)`` float images; returns ``(B, 3, H, W)``."""
+    """Run an exported model's session on ``(B, 3, H, W)`` float images; returns its (first) output."""
     array = np.ascontiguousarray(images.detach().cpu().float().numpy())
-    return torch.from_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
+    output = session.run(None, {session.get_inputs()[0].name: array})[0]
+    return torch.from_numpy(output)
 
 
 def max_abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> float:

@@ -153,6 +153,16 @@ def test_head_is_a_linear_map_with_its_weight_stored_transposed():
     assert torch.allclose(head(x), F.linear(x, head.weight.t(), bias), atol=1e-6)
 
 
+def test_onnxruntime_embedding_gives_the_eager_style_code(vgg16, tmp_path):
+    model = ArbitraryStyleNet(StyleEmbedding(vgg16, TAPS, size=48), small_metanet()).eval()
+    style = load_image(CANDY, 100)  # not square, resized to 48 px by the embedding
+    eager = model.style_code([style])
+    model.embed_with_onnxruntime(tmp_path / "embedding.onnx")
+    assert (tmp_path / "embedding.onnx").is_file()
+    assert torch.allclose(model.style_code([style]), eager, atol=1e-5)
+    assert not torch.allclose(model.style_code([load_image(STARRY, 100)]), eager, atol=1e-3)
+
+
 def test_generated_gain_is_capped():
     net = MetaTransformNet(channels=8, num_blocks=1, group_width=16, max_gain=0.5)
     with torch.no_grad():

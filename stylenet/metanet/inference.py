@@ -6,10 +6,12 @@ out = net(content, code)                        # (B, 3, H, W) in [0, 1]
 plain = net.bake(code)                          # a TransformNet, exportable like a Johnson net
 
 plain, metadata = bake_styles("last.ckpt", ["a.jpg", "b.jpg"], [0.7, 0.3])   # the same from files
+net.embed_with_onnxruntime("embedding.onnx")   # faster style switches on a CPU: VGG in ONNX Runtime
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,47 @@ import torch
 from torch import Tensor, nn
 
 from stylenet.checkpoint import check_architecture, read_checkpoint
+from stylenet.export import check_export, export_onnx, onnx_session, run_onnx
 from stylenet.imageio import load_image
 from stylenet.models import TransformNet
 from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
 from stylenet.system import file_sha256
 from stylenet.vgg import VGGEncoder
+
+
+class _Statistics(nn.Module):
+    """:meth:`StyleEmbedding.statistics` as a module's forward, for export."""
+
+    def __init__(self, embedding: StyleEmbedding) -> None:
+        super().__init__()
+        self.embedding = embedding
+
+    def forward(self, styles: Tensor) -> Tensor:
+        return self.embedding.statistics(styles)
+
+
+class OnnxStyleEmbedding:
+    """A :class:`StyleEmbedding` whose VGG pass runs in ONNX Runtime: ``(S, 3, H, W)`` -> ``(S, dim)`` on CPU.
+
+    Style images are resized in PyTorch as by ``embedding``; the VGG features and their statistics come
+    from an ONNX export of the embedding (dynamic height and width) written to ``path`` and checked
+    against eager. At the sizes a style switch reads (``system.embedding_size``) ONNX Runtime runs
+    VGG16 about twice as fast as eager PyTorch on a CPU (``bench/metanet.py``).
+    """
+
+    def __init__(self, embedding: StyleEmbedding, path: str | Path, threads: int | None = None) -> None:
+        self.resize = embedding.resize
+        statistics = _Statistics(copy.deepcopy(embedding)).cpu().eval()
+        export_onnx(statistics, path, fold=False, names=("image", "embedding"))
+        self.session = onnx_session(path, threads)
+        check_export(f"ONNX style embedding {path}", statistics, self.statistics, torch.rand(1, 3, 37, 45))
+
+    def statistics(self, styles: Tensor) -> Tensor:
+        """Style images already resized ``(S, 3, H, W)`` -> ``(S, dim)``, from ONNX Runtime."""
+        return run_onnx(self.session, styles)
+
+    def __call__(self, styles: Tensor) -> Tensor:
+        return self.statistics(self.resize(styles)).to(styles.device)
 
 
 class ArbitraryStyleNet(nn.Module):
@@ -45,6 +83,12 @@ class ArbitraryStyleNet(nn.Module):
         super().__init__()
         self.embedding, self.net, self.style_size = embedding, net, style_size
         self.metadata = metadata or {}
+        self.onnx_embedding: OnnxStyleEmbedding | None = None
+
+    def embed_with_onnxruntime(self, path: str | Path, threads: int | None = None) -> ArbitraryStyleNet:
+        """Embed style images with ONNX Runtime from here on (the export is written to ``path``); returns self."""
+        self.onnx_embedding = OnnxStyleEmbedding(self.embedding, path, threads)
+        return self
 
     @torch.no_grad()
     def style_code(self, styles: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
@@ -60,7 +104,8 @@ class ArbitraryStyleNet(nn.Module):
             raise ValueError(f"{len(styles)} style images but {len(weights)} weights")
         if min(weights) < 0 or sum(weights) <= 0:
             raise ValueError(f"style weights must be non-negative with a positive sum, got {weights}")
-        codes = torch.cat([self.net.code(self.embedding(style[None])) for style in styles])
+        embed = self.onnx_embedding or self.embedding
+        codes = torch.cat([self.net.code(embed(style[None])) for style in styles])
         mix = torch.tensor(weights, dtype=codes.dtype, device=codes.device) / sum(weights)
         return (mix[:, None] * codes).sum(0, keepdim=True)
 

@@ -65,7 +65,11 @@ class StyleEmbedding(nn.Module):
         return convs[-1].out_channels
 
     def forward(self, styles: Tensor) -> Tensor:
-        return self.embed(self.encoder(self.resize(styles), self.taps))
+        return self.statistics(self.resize(styles))
+
+    def statistics(self, styles: Tensor) -> Tensor:
+        """Style images already resized ``(S, 3, H, W)`` -> ``(S, dim)``."""
+        return self.embed(self.encoder(styles, self.taps))
 
     def resize(self, styles: Tensor) -> Tensor:
         """``(S, 3, H, W)`` -> the images the embedding reads: longest side :attr:`size` (antialiased)."""
