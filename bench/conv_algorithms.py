@@ -1,6 +1,6 @@
 """Each conv of the Johnson net at 1024² on this CPU: oneDNN (PyTorch's default) vs NNPACK (Winograd / FFT).
 
-    python bench/conv_algorithms.py [--size 1024] [--repeats 3]
+    python -m bench.conv_algorithms [--size 1024] [--repeats 3]
 
 Times every distinct conv of ``conf/model/johnson.yaml`` once, on an already padded input, with
 PyTorch's default CPU conv (oneDNN's direct convolution) and with NNPACK
@@ -13,9 +13,6 @@ a conv algorithm per layer could give, before instance norms, padding and upsamp
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,19 +20,10 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from bench.metanet import median_ms
 from stylenet.models import TransformNet
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def median_ms(fn: Callable[[], Tensor], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def conv_inputs(net: TransformNet, size: int) -> list[tuple[str, nn.Conv2d, Tensor]]:
