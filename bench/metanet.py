@@ -4,10 +4,10 @@
 
 A style switch is the VGG embedding of the style image (resized to --embedding-size, the
 ``system.embedding_size`` of training; VGG only up to the deepest embedding tap, relu4_3) plus the
-meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given. The
-embedding runs in eager PyTorch and then in ONNX Runtime (``ArbitraryStyleNet.embed_with_onnxruntime``).
-Prints milliseconds (median of --repeats), the share of the switch spent in VGG, and the size of
-the generated (baked) TransformNet in bytes.
+meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given. A
+switch runs in eager PyTorch and then in ONNX Runtime (``ArbitraryStyleNet.switch_with_onnxruntime``).
+Prints milliseconds (median of --repeats), the share of the switch spent on the style code (resize,
+VGG, hidden layer), and the size of the generated (baked) TransformNet in bytes.
 An untrained meta network times the same as a trained one; no checkpoint is needed.
 """
 
@@ -77,16 +77,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, torch.inference_mode():
         for backend in ("eager", "onnxruntime"):
             if backend == "onnxruntime":
-                model.embed_with_onnxruntime(Path(workdir) / "embedding.onnx", args.threads)
-            embed = model.onnx_embedding or embedding
+                model.switch_with_onnxruntime(workdir, args.threads)
             for size, style in styles.items():
-                vgg = median_ms(lambda s=style, e=embed: e(s[None]), args.repeats)
-                switch = median_ms(lambda s=style: model.net.generate(model.style_code([s])), args.repeats)
-                share = f"VGG embedding {vgg:.1f} ms = {vgg / switch:.0%}"
-                print(f"style switch at {size}², {backend} embedding: {switch:8.1f} ms  ({share})")
-        code = model.style_code([style])
-        meta = median_ms(lambda: model.net.generate(code), args.repeats)
-        print(f"meta network alone (hidden layer + heads): {meta:8.1f} ms")
+                code = median_ms(lambda s=style: model.style_code([s]), args.repeats)
+                switch = median_ms(lambda s=style: model.generate(model.style_code([s])), args.repeats)
+                share = f"style code {code:.1f} ms = {code / switch:.0%}"
+                print(f"style switch at {size}², {backend}: {switch:8.1f} ms  ({share})")
+            code = model.style_code([style])
+            heads = median_ms(lambda c=code: model.generate(c), args.repeats)
+            print(f"generated weights from a code (heads), {backend}: {heads:8.1f} ms")
         baked = model.bake(code)
         for size in args.content_sizes:
             image = torch.rand(1, 3, size, size)

@@ -64,12 +64,15 @@ def export_onnx(
     opset: int = 20,
     fold: bool = True,
     names: tuple[str, str] = (INPUT_NAME, OUTPUT_NAME),
+    example: Tensor | None = None,
 ) -> Path:
     """Export ``net`` (eval mode) to ONNX at ``path`` with dynamic batch, height and width.
 
     Uses the public ``torch.onnx.export`` (the ``torch.export``-based exporter); instance norms become
     ONNX ``InstanceNormalization`` nodes. Input and output ``names``: ``"image"`` ``(B, 3, H, W)`` and,
-    for a transform net, ``"stylized"`` ``(B, 3, H, W)``.
+    for a transform net, ``"stylized"`` ``(B, 3, H, W)``. ``example`` is the input traced (default: images of
+    sizes that are not multiples of 4, so no padding branch is frozen); its first dimension, and for
+    ``(B, C, H, W)`` inputs its height and width, stay dynamic.
     With ``fold``, upsample + 3x3 convs are exported as sub-pixel convs (:func:`fold_upsampling`: the same
     function; in ONNX Runtime as fast and with ~40% less peak memory at 1024², see ``bench/inference.py``).
     """
@@ -77,8 +80,10 @@ def export_onnx(
         net = fold_upsampling(net)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.rand(2, 3, 67, 93)  # sizes that are not multiples of 4, so no padding branch is frozen
-    batch, height, width = torch.export.Dim("batch"), torch.export.Dim("height"), torch.export.Dim("width")
+    example = torch.rand(2, 3, 67, 93) if example is None else example
+    dims = {0: torch.export.Dim("batch")}
+    if example.ndim == 4:
+        dims |= {2: torch.export.Dim("height"), 3: torch.export.Dim("width")}
     logging.getLogger("torch.onnx").setLevel(logging.WARNING)
     torch.onnx.export(
         net.eval(),
@@ -86,7 +91,7 @@ def export_onnx(
         str(path),
         input_names=[names[0]],
         output_names=[names[1]],
-        dynamic_shapes=({0: batch, 2: height, 3: width},),
+        dynamic_shapes=(dims,),
         opset_version=opset,
         dynamo=True,
         external_data=False,
@@ -95,12 +100,18 @@ def export_onnx(
     return path
 
 
-def onnx_session(path: str | os.PathLike, threads: int | None = None) -> ort.InferenceSession:
-    """ONNX Runtime CPU session for ``path`` with every graph optimisation enabled."""
+def onnx_session(path: str | os.PathLike, threads: int | None = None, spin: bool = True) -> ort.InferenceSession:
+    """ONNX Runtime CPU session for ``path`` with every graph optimisation enabled.
+
+    Without ``spin`` its threads sleep as soon as a run ends instead of spinning for the next one: slower
+    for back-to-back runs of one session, faster when other sessions or PyTorch run in between.
+    """
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -85,7 +85,7 @@ def test_generated_conv_equals_a_regular_conv_loaded_with_the_weights():
     net = small_metanet()
     code = net.code(torch.randn(1, 1920))
     images = torch.rand(2, 3, 36, 44)
-    baked = net.bake(code)
+    baked = net.bake(net.generate(code))
     name = net.convs[0]
     conv, regular = baked.get_submodule(name), nn.Conv2d(8, 16, 3, stride=2)
     regular.load_state_dict(conv.state_dict())
@@ -153,14 +153,23 @@ def test_head_is_a_linear_map_with_its_weight_stored_transposed():
     assert torch.allclose(head(x), F.linear(x, head.weight.t(), bias), atol=1e-6)
 
 
-def test_onnxruntime_embedding_gives_the_eager_style_code(vgg16, tmp_path):
+def test_onnxruntime_style_switch_gives_the_eager_code_and_weights(vgg16, tmp_path):
     model = ArbitraryStyleNet(StyleEmbedding(vgg16, TAPS, size=48), small_metanet()).eval()
     style = load_image(CANDY, 100)  # not square, resized to 48 px by the embedding
     eager = model.style_code([style])
-    model.embed_with_onnxruntime(tmp_path / "embedding.onnx")
-    assert (tmp_path / "embedding.onnx").is_file()
-    assert torch.allclose(model.style_code([style]), eager, atol=1e-5)
+    eager_weights = model.generate(eager)
+    model.switch_with_onnxruntime(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} >= {"style_code.onnx", "weights.onnx"}
+    code = model.style_code([style])
+    assert torch.allclose(code, eager, atol=1e-5)
     assert not torch.allclose(model.style_code([load_image(STARRY, 100)]), eager, atol=1e-3)
+    weights = model.generate(torch.cat([code, model.style_code([load_image(STARRY, 100)])]))
+    assert weights.keys() == eager_weights.keys()
+    for name, value in eager_weights.items():
+        assert weights[name].shape == (2, *value.shape[1:])
+        assert torch.allclose(weights[name][:1], value, atol=1e-5)
+    content = torch.rand(1, 3, 40, 40)
+    assert torch.allclose(model.bake(code)(content), model.net.bake(eager_weights)(content), atol=1e-5)
 
 
 def test_generated_gain_is_capped():

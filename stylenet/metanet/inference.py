@@ -6,7 +6,7 @@ out = net(content, code)                        # (B, 3, H, W) in [0, 1]
 plain = net.bake(code)                          # a TransformNet, exportable like a Johnson net
 
 plain, metadata = bake_styles("last.ckpt", ["a.jpg", "b.jpg"], [0.7, 0.3])   # the same from files
-net.embed_with_onnxruntime("embedding.onnx")   # faster style switches on a CPU: VGG in ONNX Runtime
+net.switch_with_onnxruntime("onnx/")          # faster style switches on a CPU: codes and weights in ONNX Runtime
 """
 
 from __future__ import annotations
@@ -28,39 +28,66 @@ from stylenet.system import file_sha256
 from stylenet.vgg import VGGEncoder
 
 
-class _Statistics(nn.Module):
-    """:meth:`StyleEmbedding.statistics` as a module's forward, for export."""
+class _StyleCode(nn.Module):
+    """Style images ``(S, 3, H, W)`` -> hidden codes ``(S, D)``: the embedding and the hidden layer, for export."""
 
-    def __init__(self, embedding: StyleEmbedding) -> None:
+    def __init__(self, embedding: StyleEmbedding, net: MetaTransformNet) -> None:
         super().__init__()
-        self.embedding = embedding
+        self.embedding, self.net = embedding, net
 
     def forward(self, styles: Tensor) -> Tensor:
-        return self.embedding.statistics(styles)
+        return self.net.code(self.embedding(styles))
 
 
-class OnnxStyleEmbedding:
-    """A :class:`StyleEmbedding` whose VGG pass runs in ONNX Runtime: ``(S, 3, H, W)`` -> ``(S, dim)`` on CPU.
+class _Weights(nn.Module):
+    """Hidden codes ``(S, D)`` -> every generated parameter, flattened and concatenated ``(S, N)``, for export."""
 
-    Style images are resized in PyTorch as by ``embedding``; the VGG features and their statistics come
-    from an ONNX export of the embedding (dynamic height and width) written to ``path`` and checked
-    against eager. At the sizes a style switch reads (``system.embedding_size``) ONNX Runtime runs
-    VGG16 about twice as fast as eager PyTorch on a CPU (``bench/metanet.py``).
+    def __init__(self, net: MetaTransformNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, code: Tensor) -> Tensor:
+        return torch.cat([value.flatten(1) for value in self.net.generate(code).values()], dim=1)
+
+
+class OnnxStyleSwitch:
+    """A style switch in ONNX Runtime on a CPU: style image -> hidden code, and hidden code -> generated weights.
+
+    Two exports, written to ``folder`` and checked against eager: ``style_code.onnx`` (resize, VGG,
+    statistics and hidden layer; dynamic height and width) and ``weights.onnx`` (the heads and the gain
+    cap). No PyTorch op runs between them, and the sessions' threads sleep as soon as a run ends, so no
+    idle thread of one session (or of PyTorch) holds the cores while the other works; ``bench/metanet.py``
+    times a switch both ways.
     """
 
-    def __init__(self, embedding: StyleEmbedding, path: str | Path, threads: int | None = None) -> None:
-        self.resize = embedding.resize
-        statistics = _Statistics(copy.deepcopy(embedding)).cpu().eval()
-        export_onnx(statistics, path, fold=False, names=("image", "embedding"))
-        self.session = onnx_session(path, threads)
-        check_export(f"ONNX style embedding {path}", statistics, self.statistics, torch.rand(1, 3, 37, 45))
+    def __init__(
+        self, embedding: StyleEmbedding, net: MetaTransformNet, folder: str | Path, threads: int | None = None
+    ) -> None:
+        embedding, net = copy.deepcopy(embedding).cpu().eval(), copy.deepcopy(net).cpu().eval()
+        self.shapes = {name: net.shapes[name] for names in net.generated for name in names}
+        folder = Path(folder)
+        code, weights = _StyleCode(embedding, net), _Weights(net)
+        with torch.no_grad():
+            codes = code(torch.rand(2, 3, 37, 45))  # batch 2: a batch of 1 would be frozen by the export
+        export_onnx(code, folder / "style_code.onnx", fold=False, names=("style", "code"))
+        export_onnx(weights, folder / "weights.onnx", fold=False, names=("code", "weights"), example=codes)
+        self.code_session = onnx_session(folder / "style_code.onnx", threads, spin=False)
+        self.weights_session = onnx_session(folder / "weights.onnx", threads, spin=False)
+        check_export("ONNX style code", code, self.code, torch.rand(1, 3, 37, 45))
+        check_export("ONNX generated weights", weights, self._flat_weights, codes)
 
-    def statistics(self, styles: Tensor) -> Tensor:
-        """Style images already resized ``(S, 3, H, W)`` -> ``(S, dim)``, from ONNX Runtime."""
-        return run_onnx(self.session, styles)
+    def code(self, styles: Tensor) -> Tensor:
+        """Style images ``(S, 3, H, W)`` of one size -> hidden codes ``(S, D)`` on CPU."""
+        return run_onnx(self.code_session, styles)
 
-    def __call__(self, styles: Tensor) -> Tensor:
-        return self.statistics(self.resize(styles)).to(styles.device)
+    def _flat_weights(self, code: Tensor) -> Tensor:
+        return run_onnx(self.weights_session, code)
+
+    def generate(self, code: Tensor) -> dict[str, Tensor]:
+        """Hidden codes ``(S, D)`` -> ``{parameter name: (S, *shape)}``, as :meth:`MetaTransformNet.generate`."""
+        flat = self._flat_weights(code).to(code.device)
+        values = flat.split([shape.numel() for shape in self.shapes.values()], dim=1)
+        return {name: v.reshape(-1, *shape) for (name, shape), v in zip(self.shapes.items(), values, strict=True)}
 
 
 class ArbitraryStyleNet(nn.Module):
@@ -83,11 +110,12 @@ class ArbitraryStyleNet(nn.Module):
         super().__init__()
         self.embedding, self.net, self.style_size = embedding, net, style_size
         self.metadata = metadata or {}
-        self.onnx_embedding: OnnxStyleEmbedding | None = None
+        self.onnx: OnnxStyleSwitch | None = None
 
-    def embed_with_onnxruntime(self, path: str | Path, threads: int | None = None) -> ArbitraryStyleNet:
-        """Embed style images with ONNX Runtime from here on (the export is written to ``path``); returns self."""
-        self.onnx_embedding = OnnxStyleEmbedding(self.embedding, path, threads)
+    def switch_with_onnxruntime(self, folder: str | Path, threads: int | None = None) -> ArbitraryStyleNet:
+        """Compute style codes and generated weights with ONNX Runtime from here on (exports written to
+        ``folder``); returns self. On a CPU this halves the time of a style switch (``bench/metanet.py``)."""
+        self.onnx = OnnxStyleSwitch(self.embedding, self.net, folder, threads)
         return self
 
     @torch.no_grad()
@@ -104,19 +132,24 @@ class ArbitraryStyleNet(nn.Module):
             raise ValueError(f"{len(styles)} style images but {len(weights)} weights")
         if min(weights) < 0 or sum(weights) <= 0:
             raise ValueError(f"style weights must be non-negative with a positive sum, got {weights}")
-        embed = self.onnx_embedding or self.embedding
-        codes = torch.cat([self.net.code(embed(style[None])) for style in styles])
+        code = self.onnx.code if self.onnx else lambda style: self.net.code(self.embedding(style))
+        codes = torch.cat([code(style[None]) for style in styles])
         mix = torch.tensor(weights, dtype=codes.dtype, device=codes.device) / sum(weights)
         return (mix[:, None] * codes).sum(0, keepdim=True)
 
+    @torch.no_grad()
+    def generate(self, code: Tensor) -> dict[str, Tensor]:
+        """Hidden codes ``(S, D)`` -> the generated weights ``{parameter name: (S, *shape)}``."""
+        return self.onnx.generate(code) if self.onnx else self.net.generate(code)
+
     def forward(self, images: Tensor, code: Tensor) -> Tensor:
         """``(B, 3, H, W)`` in [0, 1] with a code ``(1 or B, D)`` -> ``(B, 3, H, W)`` in [0, 1]."""
-        return self.net.stylize(images, self.net.generate(code))
+        return self.net.stylize(images, self.generate(code))
 
     @torch.no_grad()
     def bake(self, code: Tensor) -> TransformNet:
         """A plain :class:`TransformNet` with the weights generated for ``code`` ``(1, D)``, in eval mode."""
-        return self.net.bake(code).eval()
+        return self.net.bake(self.generate(code)).eval()
 
 
 def load_metanet(

@@ -72,12 +72,15 @@ class StyleEmbedding(nn.Module):
         return self.embed(self.encoder(styles, self.taps))
 
     def resize(self, styles: Tensor) -> Tensor:
-        """``(S, 3, H, W)`` -> the images the embedding reads: longest side :attr:`size` (antialiased)."""
+        """``(S, 3, H, W)`` -> the images the embedding reads: longest side :attr:`size` (antialiased).
+
+        Sizes are rounded half up in integer arithmetic, so an ONNX export keeps height and width dynamic.
+        """
         h, w = styles.shape[-2:]
-        if self.size is None or max(h, w) == self.size:
+        longest = torch.sym_max(h, w)
+        if self.size is None or (isinstance(longest, int) and longest == self.size):
             return styles
-        scale = self.size / max(h, w)
-        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        size = tuple(torch.sym_max(1, (2 * self.size * side + longest) // (2 * longest)) for side in (h, w))
         return F.interpolate(styles, size=size, mode="bilinear", antialias=True, align_corners=False)
 
     def embed(self, features: Mapping[str, Tensor]) -> Tensor:
@@ -188,13 +191,14 @@ class MetaTransformNet(nn.Module):
     def forward(self, images: Tensor, embedding: Tensor) -> Tensor:
         return self.stylize(images, self.generate(self.code(embedding)))
 
-    def bake(self, code: Tensor) -> TransformNet:
-        """A standalone :class:`TransformNet` with the weights generated from one hidden code ``(1, ...)``."""
-        if code.shape[0] != 1:
-            raise ValueError(f"bake takes the code of one style, got {code.shape[0]}")
+    def bake(self, params: Mapping[str, Tensor]) -> TransformNet:
+        """A standalone :class:`TransformNet` with the weights :meth:`generate` gave one style, ``{name: (1, ...)}``."""
+        styles = next(iter(params.values())).shape[0]
+        if styles != 1:
+            raise ValueError(f"bake takes the weights of one style, got {styles}")
         net = copy.deepcopy(self.net)
         with torch.no_grad():
-            for key, value in self.generate(code).items():
+            for key, value in params.items():
                 module, attr = key.rsplit(".", 1)
                 setattr(net.get_submodule(module), attr, nn.Parameter(value[0].clone()))
         return net
