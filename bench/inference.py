@@ -1,7 +1,8 @@
 """Inference speed of a transform net: eager PyTorch vs TorchScript vs ONNX Runtime (and CUDA when present).
 
-"folded" rows run the net with its upsample + 3x3 convs computed as sub-pixel convs
-(:func:`stylenet.subpixel.fold_upsampling`), the same function with 16/36 of their multiply-adds.
+"folded" rows run the net with its upsample + 3x3 convs computed as sub-pixel convs and its last
+upsampling stage and 9x9 output conv on phase planes (:func:`stylenet.subpixel.fold_upsampling`): the
+same function, with 16/36 of the upsampling convs' multiply-adds and the output conv in 12 channels.
 
     python bench/inference.py                                # the Johnson net of conf/model/johnson.yaml
     python bench/inference.py --checkpoint run/last.ckpt --sizes 256 512 1024 --repeats 5

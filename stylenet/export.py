@@ -73,8 +73,9 @@ def export_onnx(
     for a transform net, ``"stylized"`` ``(B, 3, H, W)``. ``example`` is the input traced (default: images of
     sizes that are not multiples of 4, so no padding branch is frozen); its first dimension, and for
     ``(B, C, H, W)`` inputs its height and width, stay dynamic.
-    With ``fold``, upsample + 3x3 convs are exported as sub-pixel convs (:func:`fold_upsampling`: the same
-    function; in ONNX Runtime as fast and with ~40% less peak memory at 1024², see ``bench/inference.py``).
+    With ``fold``, upsample + 3x3 convs are exported as sub-pixel convs and the 9x9 output conv runs on
+    phase planes (:func:`fold_upsampling`: the same function; in ONNX Runtime ~20% faster with ~35% less
+    peak memory at 1024², see ``bench/inference.py``).
     """
     if fold:
         net = fold_upsampling(net)
