@@ -9,8 +9,9 @@ same function, with 16/36 of the upsampling convs' multiply-adds and the output 
 
 For each size ``S`` it runs ``(1, 3, S, S)`` images: one warm-up run per backend, which gives its peak
 memory above the level before it (process RSS on CPU, sampled every 2 ms; allocated memory on CUDA),
-then ``--repeats`` rounds over all backends, reporting each one's median time. Ratios are against
-eager PyTorch on the same device.
+one for its max abs difference from eager, then ``--repeats`` rounds over all backends, reporting each one's median
+time. Ratios are against eager PyTorch on the same device. OpenVINO runs fp32, and bf16 where the CPU
+computes it natively.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from stylenet.checkpoint import load_transform_net
-from stylenet.export import export_onnx, onnx_session, run_onnx
+from stylenet.export import export_onnx, native_bf16, onnx_session, openvino_runner, run_onnx
 from stylenet.models import TransformNet
 from stylenet.subpixel import fold_upsampling
 
@@ -90,19 +91,23 @@ def peak_memory(run: Runner, image: Tensor) -> float:
 @torch.inference_mode()
 def measure(
     runners: dict[str, Runner], size: int, repeats: int, device: torch.device
-) -> dict[str, tuple[float, float]]:
-    """``{backend: (median ms, peak MiB)}`` for a ``(1, 3, size, size)`` image.
+) -> dict[str, tuple[float, float, float]]:
+    """``{backend: (median ms, peak MiB, max abs difference from eager)}`` for a ``(1, 3, size, size)`` image.
 
-    Each backend's first (warm-up) run gives its peak memory; the timed runs then go round the backends
-    ``repeats`` times, so a change in machine load affects every backend alike.
+    The first run of each backend (a warm-up) gives its peak memory, the second its difference from the
+    first backend's output; the timed runs then go round the backends ``repeats`` times, so a change in
+    machine load affects every backend alike.
     """
     image = torch.rand(1, 3, size, size, device=device)
     memory = {name: peak_memory(run, image) for name, run in runners.items()}
+    outputs = {name: run(image).float().to(device) for name, run in runners.items()}
+    reference = next(iter(outputs.values()))
+    difference = {name: float((output - reference).abs().max()) for name, output in outputs.items()}
     times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
             times[name].append(timed(run, image))
-    return {name: (statistics.median(times[name]), memory[name]) for name in runners}
+    return {name: (statistics.median(times[name]), memory[name], difference[name]) for name in runners}
 
 
 def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, Runner]:
@@ -120,12 +125,17 @@ def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, R
         folded = onnx_session(export_onnx(net, workdir / "folded.onnx"))
         runners["onnxruntime"] = lambda x: run_onnx(plain, x)
         runners["onnxruntime folded"] = lambda x: run_onnx(folded, x)
+        for precision in ("fp32", "bf16") if native_bf16() else ("fp32",):
+            runners[f"openvino folded {precision}"] = openvino_runner(workdir / "folded.onnx", precision)
     return runners
 
 
-def table(rows: list[tuple[str, int, float, float, float]]) -> str:
-    lines = [f"{'backend':<24} {'size':>6} {'ms/image':>10} {'vs eager':>9} {'peak MiB':>9}"]
-    lines += [f"{name:<24} {size:>6} {ms:>10.1f} {ratio:>8.2f}x {mib:>9.0f}" for name, size, ms, ratio, mib in rows]
+def table(rows: list[tuple[str, int, float, float, float, float]]) -> str:
+    lines = [f"{'backend':<24} {'size':>6} {'ms/image':>10} {'vs eager':>9} {'peak MiB':>9} {'max diff':>9}"]
+    lines += [
+        f"{name:<24} {size:>6} {ms:>10.1f} {ratio:>8.2f}x {mib:>9.0f} {diff:>9.1e}"
+        for name, size, ms, ratio, mib, diff in rows
+    ]
     return "\n".join(lines)
 
 
@@ -152,7 +162,7 @@ def main() -> None:
             for size in args.sizes:
                 results = measure(runners, size, args.repeats, device)
                 eager_ms = results["eager"][0]
-                rows += [(name, size, ms, ms / eager_ms, mib) for name, (ms, mib) in results.items()]
+                rows += [(name, size, ms, ms / eager_ms, mib, diff) for name, (ms, mib, diff) in results.items()]
             print(f"\n{device.type.upper()}\n{table(rows)}")
 
 

@@ -118,7 +118,7 @@ def model_source(
             return net(content.to(device), net.style_code([style[0].to(device)])).cpu()
 
         return LoadedSource(arbitrary, f"meta network {path}")
-    model = load_model(path, device, backend, cache_dir)
+    model = load_model(path, device, backend, cache_dir, precision="fp32")  # scores that do not depend on the CPU
 
     @torch.inference_mode()
     def fixed(_pair: Pair, content: Tensor, _style: Tensor) -> Tensor:

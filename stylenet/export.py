@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+import openvino as ov
 import torch
 from torch import Tensor, nn
 
@@ -26,6 +27,9 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "stylized"
 INPUT_RANGE = (0.0, 1.0)
 DEFAULT_TOLERANCE = 1e-4  # max abs difference from eager on [0, 1] outputs; 8-bit images quantise at 4e-3
+# bf16 activations and weights move [0, 1] outputs by ~0.002 on average and up to ~0.03 (bench/inference.py)
+BF16_TOLERANCE = 0.05
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,43 @@ def run_onnx(session: ort.InferenceSession, images: Tensor) -> Tensor:
     array = np.ascontiguousarray(images.detach().cpu().float().numpy())
     output = session.run(None, {session.get_inputs()[0].name: array})[0]
     return torch.from_numpy(output)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as OpenVINO reports it."""
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def resolve_precision(precision: str) -> str:
+    """``"auto"`` -> ``"bf16"`` where the CPU computes it natively, else ``"fp32"``; checks explicit choices."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    if precision == "bf16" and not native_bf16():
+        raise ValueError("bf16 needs a CPU that computes it natively (AVX512-BF16 or AMX); use --precision fp32")
+    return precision
+
+
+def openvino_runner(
+    path: str | os.PathLike, precision: str = "fp32", threads: int | None = None
+) -> Callable[[Tensor], Tensor]:
+    """An ONNX model compiled by OpenVINO for the CPU at ``precision`` (``fp32`` or ``bf16``), as a function
+    ``(B, 3, H, W)`` float images -> its first output. Height and width stay dynamic."""
+    config: dict[str, Any] = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": {"fp32": "f32", "bf16": "bf16"}[resolve_precision(precision)],
+    }
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    compiled = ov.Core().compile_model(str(path), "CPU", config)
+    request = compiled.create_infer_request()
+
+    def run(images: Tensor) -> Tensor:
+        array = np.ascontiguousarray(images.detach().cpu().float().numpy())
+        return torch.from_numpy(request.infer({0: array})[compiled.output(0)].copy())
+
+    return run
 
 
 def max_abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from PIL import Image
 from stylize_helpers import KODAK, NEURAL_STYLE, TUBINGEN, checkpoint_fixture  # noqa: F401 - a fixture
@@ -9,6 +10,7 @@ from stylize_helpers import KODAK, NEURAL_STYLE, TUBINGEN, checkpoint_fixture  #
 from stylenet.checkpoint import load_transform_net
 from stylenet.cli import main
 from stylenet.color import rgb_to_ycbcr
+from stylenet.export import BF16_TOLERANCE, DEFAULT_TOLERANCE, native_bf16
 from stylenet.imageio import load_image, pil_to_tensor
 from stylenet.inference import Model, StyleOptions, load_model, stylize
 from stylenet.tiling import stylize_tiled, tile_starts
@@ -120,3 +122,24 @@ def test_tiles_match_the_whole_image_without_seams(checkpoint):
     # the same check sees the seams of tiles pasted side by side without overlap
     near_cuts, elsewhere = edge_and_other_errors(hard_cut, whole, tile, 0)
     assert near_cuts > 1.2 * elsewhere
+
+
+def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, tmp_path):
+    net, _ = load_transform_net(checkpoint)
+    photo = load_image(TUBINGEN, 517)[None][..., :333, :517]  # a real photo of odd size
+    with torch.inference_mode():
+        expected = net(photo)
+    fp32 = load_model(checkpoint, backend="openvino", precision="fp32", cache_dir=tmp_path)
+    assert (fp32.backend, fp32.precision) == ("openvino", "fp32")
+    assert (fp32.run(photo) - expected).abs().max() < DEFAULT_TOLERANCE
+    auto = load_model(checkpoint, cache_dir=tmp_path)
+    assert (auto.backend, auto.precision) == (("openvino", "bf16") if native_bf16() else ("onnxruntime", "fp32"))
+    with pytest.raises(ValueError, match="bf16"):
+        load_model(checkpoint, backend="onnxruntime", precision="bf16", cache_dir=tmp_path)
+    if not native_bf16():
+        with pytest.raises(ValueError, match="natively"):
+            load_model(checkpoint, backend="openvino", precision="bf16", cache_dir=tmp_path)
+        return
+    difference = (load_model(checkpoint, precision="bf16", cache_dir=tmp_path).run(photo) - expected).abs()
+    assert DEFAULT_TOLERANCE < difference.max() < BF16_TOLERANCE  # bf16 really ran, and stayed close
+    assert difference.mean() < 5e-3
