@@ -1,4 +1,4 @@
-"""Inference speed of a transform net: eager PyTorch vs TorchScript vs ONNX Runtime (and CUDA when present).
+"""Inference speed of a transform net: eager PyTorch, TorchScript, ONNX Runtime and OpenVINO (and CUDA when present).
 
 "folded" rows run the net with its upsample + 3x3 convs computed as sub-pixel convs and its last
 upsampling stage and 9x9 output conv on phase planes (:func:`stylenet.subpixel.fold_upsampling`): the
@@ -7,11 +7,11 @@ same function, with 16/36 of the upsampling convs' multiply-adds and the output 
     python bench/inference.py                                # the Johnson net of conf/model/johnson.yaml
     python bench/inference.py --checkpoint run/last.ckpt --sizes 256 512 1024 --repeats 5
 
-For each size ``S`` it runs ``(1, 3, S, S)`` images: one warm-up run per backend, which gives its peak
-memory above the level before it (process RSS on CPU, sampled every 2 ms; allocated memory on CUDA),
-one for its max abs difference from eager, then ``--repeats`` rounds over all backends, reporting each one's median
-time. Ratios are against eager PyTorch on the same device. OpenVINO runs fp32, and bf16 where the CPU
-computes it natively.
+For each size ``S`` it runs a real photo resized to ``(1, 3, S, S)``: one warm-up run per backend, which
+gives its peak memory above the level before it (process RSS on CPU, sampled every 2 ms; allocated memory
+on CUDA), one for its max and mean abs difference from eager, then ``--repeats`` rounds over all backends,
+reporting each one's median time. Ratios are against eager PyTorch on the same device. OpenVINO runs
+fp32, and bf16 where the CPU computes it natively.
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ from pathlib import Path
 
 import psutil
 import torch
+import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from stylenet.checkpoint import load_transform_net
+from stylenet.config import shared_dir
 from stylenet.export import export_onnx, native_bf16, onnx_session, openvino_runner, run_onnx
+from stylenet.imageio import load_image
 from stylenet.models import TransformNet
 from stylenet.subpixel import fold_upsampling
 
@@ -90,24 +93,33 @@ def peak_memory(run: Runner, image: Tensor) -> float:
 
 @torch.inference_mode()
 def measure(
-    runners: dict[str, Runner], size: int, repeats: int, device: torch.device
-) -> dict[str, tuple[float, float, float]]:
-    """``{backend: (median ms, peak MiB, max abs difference from eager)}`` for a ``(1, 3, size, size)`` image.
+    runners: dict[str, Runner], photo: Tensor, size: int, repeats: int, device: torch.device
+) -> dict[str, tuple[float, float, float, float]]:
+    """``{backend: (median ms, peak MiB, max and mean abs difference from eager)}`` for ``photo`` ``(1, 3, h, w)``
+    resized to ``(1, 3, size, size)``.
 
     The first run of each backend (a warm-up) gives its peak memory, the second its difference from the
     first backend's output; the timed runs then go round the backends ``repeats`` times, so a change in
     machine load affects every backend alike.
     """
-    image = torch.rand(1, 3, size, size, device=device)
+    image = F.interpolate(photo, size=(size, size), mode="bilinear", antialias=True).clamp(0, 1).to(device)
     memory = {name: peak_memory(run, image) for name, run in runners.items()}
     outputs = {name: run(image).float().to(device) for name, run in runners.items()}
     reference = next(iter(outputs.values()))
-    difference = {name: float((output - reference).abs().max()) for name, output in outputs.items()}
+    difference = {name: (output - reference).abs() for name, output in outputs.items()}
     times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
             times[name].append(timed(run, image))
-    return {name: (statistics.median(times[name]), memory[name], difference[name]) for name in runners}
+    return {
+        name: (
+            statistics.median(times[name]),
+            memory[name],
+            float(difference[name].max()),
+            float(difference[name].mean()),
+        )
+        for name in runners
+    }
 
 
 def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, Runner]:
@@ -130,11 +142,14 @@ def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, R
     return runners
 
 
-def table(rows: list[tuple[str, int, float, float, float, float]]) -> str:
-    lines = [f"{'backend':<24} {'size':>6} {'ms/image':>10} {'vs eager':>9} {'peak MiB':>9} {'max diff':>9}"]
+def table(rows: list[tuple[str, int, float, float, float, float, float]]) -> str:
+    header = (
+        f"{'backend':<24} {'size':>6} {'ms/image':>10} {'vs eager':>9} {'peak MiB':>9} {'max diff':>9} {'mean diff':>9}"
+    )
+    lines = [header]
     lines += [
-        f"{name:<24} {size:>6} {ms:>10.1f} {ratio:>8.2f}x {mib:>9.0f} {diff:>9.1e}"
-        for name, size, ms, ratio, mib, diff in rows
+        f"{name:<24} {size:>6} {ms:>10.1f} {ratio:>8.2f}x {mib:>9.0f} {most:>9.1e} {mean:>9.1e}"
+        for name, size, ms, ratio, mib, most, mean in rows
     ]
     return "\n".join(lines)
 
@@ -145,6 +160,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median reported)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--photo", type=Path, default=shared_dir() / "images/content/kodak24/kodim23.jpg")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -154,15 +170,18 @@ def main() -> None:
         config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
         net = TransformNet(**{k: v for k, v in config.items() if k != "_target_"})
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, repeats {args.repeats}")
+    photo = load_image(args.photo)[None]
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, repeats {args.repeats}, photo {args.photo.name}"
+    )
     with tempfile.TemporaryDirectory() as workdir:
         for device in devices:
             rows = []
             runners = backends(net, device, Path(workdir))
             for size in args.sizes:
-                results = measure(runners, size, args.repeats, device)
+                results = measure(runners, photo, size, args.repeats, device)
                 eager_ms = results["eager"][0]
-                rows += [(name, size, ms, ms / eager_ms, mib, diff) for name, (ms, mib, diff) in results.items()]
+                rows += [(name, size, ms, ms / eager_ms, *rest) for name, (ms, *rest) in results.items()]
             print(f"\n{device.type.upper()}\n{table(rows)}")
 
 

@@ -27,8 +27,9 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "stylized"
 INPUT_RANGE = (0.0, 1.0)
 DEFAULT_TOLERANCE = 1e-4  # max abs difference from eager on [0, 1] outputs; 8-bit images quantise at 4e-3
-# bf16 activations and weights move [0, 1] outputs by ~0.002 on average and up to ~0.03 (bench/inference.py)
-BF16_TOLERANCE = 0.05
+# bf16 moves a trained net's [0, 1] outputs by 0.002-0.006 on average, and by up to ~0.2 at single pixels, on
+# real photos (bench/inference.py), so bf16 runs are checked on the mean abs difference
+BF16_MEAN_TOLERANCE = 0.02
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -164,14 +165,19 @@ def openvino_runner(
     return run
 
 
-def max_abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> float:
-    """Max abs difference between ``exported(image)`` and the eager ``net(image)`` on ``(B, 3, H, W)``."""
+def abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> Tensor:
+    """``|exported(image) - net(image)|`` for the eager ``net`` on ``(B, 3, H, W)``."""
     with torch.inference_mode():
         expected = net.eval()(image)
         found = exported(image)
     if found.shape != expected.shape:
         raise ExportMismatchError(f"exported output shape {tuple(found.shape)} != eager {tuple(expected.shape)}")
-    return float((found.float().cpu() - expected.float().cpu()).abs().max())
+    return (found.float().cpu() - expected.float().cpu()).abs()
+
+
+def max_abs_difference(net: nn.Module, exported: Callable[[Tensor], Tensor], image: Tensor) -> float:
+    """Max abs difference between ``exported(image)`` and the eager ``net(image)`` on ``(B, 3, H, W)``."""
+    return float(abs_difference(net, exported, image).max())
 
 
 def check_export(
@@ -180,15 +186,17 @@ def check_export(
     exported: Callable[[Tensor], Tensor],
     image: Tensor,
     tolerance: float = DEFAULT_TOLERANCE,
+    statistic: str = "max",
 ) -> float:
     """Raise :class:`ExportMismatchError` if ``exported`` differs from ``net`` on ``image`` by more than ``tolerance``.
 
-    Returns the max abs difference.
+    Compares the ``"max"`` (or ``"mean"``) abs difference, and returns it.
     """
-    difference = max_abs_difference(net, exported, image)
+    differences = abs_difference(net, exported, image)
+    difference = float(differences.max() if statistic == "max" else differences.mean())
     if not difference <= tolerance:  # also catches NaN
         raise ExportMismatchError(
-            f"{name}: max abs difference from eager {difference:.3g} exceeds the tolerance {tolerance:.3g} "
+            f"{name}: {statistic} abs difference from eager {difference:.3g} exceeds the tolerance {tolerance:.3g} "
             f"on a {tuple(image.shape)} image"
         )
     return difference

@@ -10,7 +10,7 @@ from stylize_helpers import KODAK, NEURAL_STYLE, TUBINGEN, checkpoint_fixture  #
 from stylenet.checkpoint import load_transform_net
 from stylenet.cli import main
 from stylenet.color import rgb_to_ycbcr
-from stylenet.export import BF16_TOLERANCE, DEFAULT_TOLERANCE, native_bf16
+from stylenet.export import BF16_MEAN_TOLERANCE, DEFAULT_TOLERANCE, native_bf16
 from stylenet.imageio import load_image, pil_to_tensor
 from stylenet.inference import Model, StyleOptions, load_model, stylize
 from stylenet.tiling import stylize_tiled, tile_starts
@@ -141,5 +141,5 @@ def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, 
             load_model(checkpoint, backend="openvino", precision="bf16", cache_dir=tmp_path)
         return
     difference = (load_model(checkpoint, precision="bf16", cache_dir=tmp_path).run(photo) - expected).abs()
-    assert DEFAULT_TOLERANCE < difference.max() < BF16_TOLERANCE  # bf16 really ran, and stayed close
-    assert difference.mean() < 5e-3
+    assert difference.max() > DEFAULT_TOLERANCE  # bf16 really ran
+    assert difference.mean() < BF16_MEAN_TOLERANCE / 2 and difference.max() < 0.25
