@@ -5,7 +5,7 @@ A model file is a Lightning checkpoint (any other suffix), TorchScript (``.pt``,
 generates for them (blended by weights). A checkpoint can run on four backends: ``eager`` PyTorch, ``torchscript``,
 ``onnxruntime`` or ``openvino``. The last two run an ONNX export of the network, written once to a cache folder
 keyed by the checkpoint's (and styles') hash. ``auto`` picks eager PyTorch on CUDA; on a CPU, OpenVINO in bf16
-where the CPU computes bf16 natively (about twice as fast; outputs 0.002-0.006 from fp32 on average) and ONNX Runtime in
+where the CPU computes bf16 natively (about twice as fast; outputs 0.003-0.006 from fp32 on average) and ONNX Runtime in
 fp32 elsewhere, the fastest paths in ``bench/inference.py``; ``precision="fp32"`` keeps fp32 everywhere.
 """
 
