@@ -121,12 +121,12 @@ def load_model(
     path, device = Path(path), torch.device(device)
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-    if precision == "bf16" and backend not in ("auto", "openvino"):
-        raise ValueError(f"backend {backend!r} runs fp32; bf16 runs on the openvino backend")
     if not path.is_file():
         raise FileNotFoundError(f"model not found: {path}")
     suffix = path.suffix.lower()
     fixed = {**dict.fromkeys(TORCHSCRIPT_SUFFIXES, "torchscript"), **dict.fromkeys(ONNX_SUFFIXES, "onnxruntime")}
+    if precision == "bf16" and (backend not in ("auto", "openvino") or device.type != "cpu" or suffix in fixed):
+        raise ValueError("bf16 runs a checkpoint on the openvino backend on a CPU; everything else runs fp32")
     if suffix in fixed:
         if styles:
             raise ValueError(f"{path} is a {fixed[suffix]} model with its style built in; --style needs a checkpoint")

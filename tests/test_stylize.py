@@ -136,6 +136,8 @@ def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, 
     assert (auto.backend, auto.precision) == (("openvino", "bf16") if native_bf16() else ("onnxruntime", "fp32"))
     with pytest.raises(ValueError, match="bf16"):
         load_model(checkpoint, backend="onnxruntime", precision="bf16", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="bf16"):
+        load_model(next(tmp_path.glob("*.onnx")), precision="bf16")
     if not native_bf16():
         with pytest.raises(ValueError, match="natively"):
             load_model(checkpoint, backend="openvino", precision="bf16", cache_dir=tmp_path)
