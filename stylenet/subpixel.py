@@ -11,7 +11,7 @@ full-resolution upsampled copy.
 The net's last stage (upsample, 3x3 conv, instance norm, ReLU) feeds the k x k RGB output conv
 (k = 9). :class:`PhaseSpaceOutput` keeps that stage's four phases apart and runs the output conv on
 them: ``4C`` input channels, ``4 * 3`` output phases and a ``(k + 1) / 2`` kernel at half resolution,
-where a CPU runtime computes 12 output channels far better than 3 (ONNX Runtime works in blocks of 8
+where a CPU runtime computes 12 output channels far better than 3 (ONNX Runtime works in blocks of 8 or 16
 channels). Only the 3-channel result is interleaved. Both equal the original up to float rounding.
 """
 
