@@ -6,6 +6,7 @@ a network read from a checkpoint. Exports accept any batch size, height and widt
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -128,8 +129,9 @@ def run_onnx(session: ort.InferenceSession, images: Tensor) -> Tensor:
     return torch.from_numpy(output)
 
 
+@functools.cache
 def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as OpenVINO reports it."""
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as OpenVINO reports it (asked once)."""
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 

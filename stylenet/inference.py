@@ -140,9 +140,10 @@ def load_model(
     net = net.to(device)
     if device.type != "cpu" and backend in ("onnxruntime", "openvino"):
         raise ValueError(f"the {backend} backend runs on the CPU here; use eager or torchscript for {device}")
-    if backend == "auto":
-        cpu_precision = resolve_precision(precision) if device.type == "cpu" else "fp32"
-        backend = "eager" if device.type != "cpu" else {"bf16": "openvino", "fp32": "onnxruntime"}[cpu_precision]
+    if backend == "auto" and device.type != "cpu":
+        backend = "eager"
+    elif backend == "auto":
+        backend = "openvino" if resolve_precision(precision) == "bf16" else "onnxruntime"
     if backend == "eager":
         return Model(net, backend, device, net)
     if backend == "torchscript":
