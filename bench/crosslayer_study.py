@@ -31,7 +31,7 @@ from torch import nn
 from stylenet.config import shared_dir
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, CrossLayerLoss, GramLoss, PerceptualLoss, StyleLoss
-from stylenet.optimize import OptimizationResult, stylize_by_optimization, synthesize_texture
+from stylenet.pixel_optimization import OptimizationResult, stylize_by_optimization, synthesize_texture
 from stylenet.plotting import contact_sheet
 from stylenet.vgg import VGGEncoder
 

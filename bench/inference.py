@@ -1,7 +1,7 @@
 """Inference speed of a transform net: eager PyTorch, TorchScript, ONNX Runtime and OpenVINO (and CUDA when present).
 
 "folded" rows run the net with its upsample + 3x3 convs computed as sub-pixel convs and its last
-upsampling stage and 9x9 output conv on phase planes (:func:`stylenet.subpixel.fold_upsampling`): the
+upsampling stage and 9x9 output conv on phase planes (:func:`stylenet.models.subpixel.fold_upsampling`): the
 same function, with 16/36 of the upsampling convs' multiply-adds and the output conv in 12 channels.
 
     python bench/inference.py                                # the Johnson net of conf/model/johnson.yaml
@@ -31,12 +31,12 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-from stylenet.checkpoint import load_transform_net
+from stylenet.checkpoint import load as load_checkpoint
 from stylenet.config import shared_dir
-from stylenet.export import export_onnx, native_bf16, onnx_session, openvino_runner, run_onnx
 from stylenet.imageio import load_image
 from stylenet.models import TransformNet
-from stylenet.subpixel import fold_upsampling
+from stylenet.models.subpixel import fold_upsampling
+from stylenet.runtimes import native_bf16, onnx_session, openvino_runner, run_onnx, to_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 Runner = Callable[[Tensor], Tensor]
@@ -133,8 +133,8 @@ def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, R
         "torchscript (frozen)": torch.jit.freeze(torch.jit.script(net)),
     }
     if device.type == "cpu":
-        plain = onnx_session(export_onnx(net, workdir / "net.onnx", fold=False))
-        folded = onnx_session(export_onnx(net, workdir / "folded.onnx"))
+        plain = onnx_session(to_onnx(net, workdir / "net.onnx", fold=False))
+        folded = onnx_session(to_onnx(net, workdir / "folded.onnx"))
         runners["onnxruntime"] = lambda x: run_onnx(plain, x)
         runners["onnxruntime folded"] = lambda x: run_onnx(folded, x)
         for precision in ("fp32", "bf16") if native_bf16() else ("fp32",):
@@ -165,7 +165,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.checkpoint:
-        net, _ = load_transform_net(args.checkpoint)
+        net = load_checkpoint(args.checkpoint).network
     else:
         config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
         net = TransformNet(**{k: v for k, v in config.items() if k != "_target_"})

@@ -5,7 +5,7 @@
 A style switch is the VGG embedding of the style image (resized to --embedding-size, the
 ``system.embedding_size`` of training; VGG only up to the deepest embedding tap, relu4_3) plus the
 meta network (hidden layer and heads). ``--embedding-size 0`` embeds the style image as given. A
-switch runs in eager PyTorch and then in ONNX Runtime (``ArbitraryStyleNet.switch_with_onnxruntime``).
+switch runs in eager PyTorch and then in ONNX Runtime (``stylenet.runtimes.switch_with_onnxruntime``).
 Prints milliseconds (median of --repeats), the share of the switch spent on the style code (resize,
 VGG, hidden layer), and the size of the generated (baked) TransformNet in bytes.
 An untrained meta network times the same as a trained one; no checkpoint is needed.
@@ -25,8 +25,8 @@ import torch
 
 from stylenet.config import shared_dir
 from stylenet.imageio import load_image
-from stylenet.metanet.inference import ArbitraryStyleNet
-from stylenet.models.metanet import MetaTransformNet, StyleEmbedding
+from stylenet.models import ArbitraryStyleNet, MetaTransformNet, StyleEmbedding
+from stylenet.runtimes import switch_with_onnxruntime
 from stylenet.vgg import VGGEncoder
 
 SHARED = shared_dir()
@@ -77,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, torch.inference_mode():
         for backend in ("eager", "onnxruntime"):
             if backend == "onnxruntime":
-                model.switch_with_onnxruntime(workdir, args.threads)
+                switch_with_onnxruntime(model, workdir, args.threads)
             for size, style in styles.items():
                 code = median_ms(lambda s=style: model.style_code([s]), args.repeats)
                 switch = median_ms(lambda s=style: model.generate(model.style_code([s])), args.repeats)

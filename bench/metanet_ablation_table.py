@@ -6,7 +6,7 @@ For each run directory (one per variant): the last logged training content and s
 CSV log (in the run's own loss and backbone units, so comparable only within a column group), and
 scores on a common footing: every variant's last checkpoint stylises the same held-out photos with
 the same held-out styles, scored by VGG16 Gram loss relative to the unmodified photos and by relative
-relu2_2 content error (:func:`stylenet.metanet.evaluate.transfer_scores`).
+relu2_2 content error (:func:`stylenet.evaluation.transfer_scores`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import stylenet.config  # noqa: F401 - registers ${mul:}
-from stylenet.metanet.evaluate import transfer_scores
-from stylenet.metanet.inference import load_metanet
+from stylenet.evaluation import transfer_scores
+from stylenet.inference import load_metanet
 from stylenet.vgg import VGGEncoder
 
 STYLE_LOSSES = ("gram", "meanstd", "crosslayer")

@@ -1,6 +1,6 @@
 """The two training steps bench/train_step.py times and tests/test_train_step_numerics.py compares.
 
-:func:`stylizer_step` is the library's (:meth:`stylenet.system.Stylizer.loss_terms`, as Lightning runs it).
+:func:`stylizer_step` is the library's (:meth:`stylenet.systems.Stylizer.loss_terms`, as Lightning runs it).
 :func:`plain_step` is the plain eager fp32 NCHW step of pytorch/examples' fast_neural_style computing the same
 loss terms with the same weights the straightforward way: a second, NCHW VGG runs to the deepest tap of all on
 both the output and the content, the Gram matrices are a plain batched matmul and the style targets are
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from stylenet.losses import GramLoss, PerceptualLoss, StyleLoss
-from stylenet.system import Stylizer
+from stylenet.systems import Stylizer
 from stylenet.vgg import VGGEncoder
 
 

@@ -7,11 +7,13 @@ import importlib
 import sys
 
 # command name -> module under stylenet.commands: its docstring is the description, HELP the one-line help,
-# add_arguments(parser) adds the options and sets func=run(args)
+# add_arguments(parser) adds the options and sets func=run(args); PASSTHROUGH leaves --help to the command
 COMMANDS: dict[str, str] = {
-    "evaluate": "evaluate",
-    "optimize": "optimize",
+    "train": "train",
+    "export": "export",
     "stylize": "stylize",
+    "optimize": "optimize",
+    "evaluate": "evaluate",
 }
 
 
@@ -21,13 +23,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"stylenet.commands.{module_name}")
         command = subparsers.add_parser(
-            name, help=module.HELP, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+            name,
+            help=module.HELP,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            add_help=not getattr(module, "PASSTHROUGH", False),
         )
         module.add_arguments(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(f"stylenet.commands.{COMMANDS[argv[0]]}")
+        if getattr(module, "PASSTHROUGH", False):  # its arguments are not argparse's, --help included
+            return int(module.run(argparse.Namespace(arguments=argv[1:])) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -1,16 +1,38 @@
-"""Hydra/OmegaConf helpers and the data root shared by the entry points."""
+"""Where the Hydra configs and the shared data are, the config resolvers, and composing a config.
+
+``conf/`` lives at the repository's top level; a wheel ships it inside the package as ``stylenet/conf``
+(``pyproject.toml``), so an installed ``stylenet`` finds it either way.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from stylenet.vgg import tap_channels
+
+
+def config_dir() -> Path:
+    """The ``conf/`` folder: the package's copy (an installed wheel), else the checkout's top level."""
+    for candidate in (Path(__file__).with_name("conf"), Path(__file__).resolve().parents[1] / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"stylenet's conf/ folder is missing beside {Path(__file__).parent}; reinstall stylenet")
 
 
 def shared_dir() -> Path:
     """Root of the weights and images: ``$STYLENET_SHARED``, else ``../shared`` (as ``conf/paths/default.yaml``)."""
     return Path(os.environ.get("STYLENET_SHARED", "../shared"))
+
+
+def compose_config(name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
+    """The config ``conf/<name>.yaml`` with Hydra ``overrides``, outside a Hydra run."""
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(name, overrides=list(overrides))
 
 
 def _mul(*values: float) -> float:
@@ -20,10 +42,17 @@ def _mul(*values: float) -> float:
     return result
 
 
+def _embedding_dim(arch: str, taps: Sequence[str]) -> int:
+    return 2 * sum(tap_channels(arch, tap) for tap in taps)
+
+
 def register_resolvers() -> None:
-    """``${mul:a,b}``: product of numbers (loss weights times the backbone's scale)."""
+    """``${mul:a,b}``: product of numbers (loss weights times the backbone's scale);
+    ``${embedding_dim:arch,taps}``: length of the mean/std style embedding of ``taps`` on VGG ``arch``."""
     if not OmegaConf.has_resolver("mul"):
         OmegaConf.register_new_resolver("mul", _mul)
+    if not OmegaConf.has_resolver("embedding_dim"):
+        OmegaConf.register_new_resolver("embedding_dim", _embedding_dim)
 
 
 register_resolvers()

@@ -1,12 +1,16 @@
-"""Load a stylisation model from any shipped format and stylise image tensors with it.
+"""Load an image network from any shipped format and stylise image tensors with it.
 
-A model file is a Lightning checkpoint (any other suffix), TorchScript (``.pt``, ``.ts``) or ONNX
+A model file is a stylenet checkpoint (any suffix but those below), TorchScript (``.pt``, ``.ts``) or ONNX
 (``.onnx``). A meta-network checkpoint also needs style images: it runs as the plain transform net it
-generates for them (blended by weights). A checkpoint can run on four backends: ``eager`` PyTorch, ``torchscript``,
-``onnxruntime`` or ``openvino``. The last two run an ONNX export of the network, written once to a cache folder
-keyed by the checkpoint's (and styles') hash. ``auto`` picks eager PyTorch on CUDA; on a CPU, OpenVINO in bf16
-where the CPU computes bf16 natively (about twice as fast; outputs 0.003-0.006 from fp32 on average) and ONNX Runtime in
-fp32 elsewhere, the fastest paths in ``bench/inference.py``; ``precision="fp32"`` keeps fp32 everywhere.
+generates for them (blended by weights). A checkpoint can run on four backends: ``eager`` PyTorch,
+``torchscript``, ``onnxruntime`` or ``openvino``; the last two run a conversion of the network cached by the
+checkpoint's (and styles') hash (:mod:`stylenet.runtimes`). ``auto`` picks eager PyTorch on CUDA; on a CPU,
+OpenVINO in bf16 where the CPU computes bf16 natively (about twice as fast; outputs 0.003-0.006 from fp32 on
+average) and ONNX Runtime in fp32 elsewhere, the fastest paths in ``bench/inference.py``;
+``precision="fp32"`` keeps fp32 everywhere.
+
+    model = load_model("starry.ckpt")                   # or .onnx / .pt, or a meta network with styles=[...]
+    out = stylize(model, images, StyleOptions(strength=0.8))
 """
 
 from __future__ import annotations
@@ -16,35 +20,28 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from stylenet import __version__
-from stylenet.checkpoint import load_transform_net
+from stylenet import checkpoint as checkpoints
+from stylenet import runtimes
+from stylenet.checkpoint import Checkpoint, file_sha256
 from stylenet.color import blend, preserve_color
-from stylenet.export import (
-    BF16_MEAN_TOLERANCE,
-    DEFAULT_TOLERANCE,
-    check_export,
-    export_onnx,
-    onnx_session,
-    openvino_runner,
-    resolve_precision,
-    run_onnx,
-)
-from stylenet.metanet.inference import bake_styles
-from stylenet.system import file_sha256
+from stylenet.imageio import load_image
+from stylenet.models import ArbitraryStyleNet, StyleEmbedding, TransformNet
 from stylenet.tiling import stylize_tiled
+from stylenet.vgg import VGGEncoder
 
 BACKENDS = ("auto", "eager", "torchscript", "onnxruntime", "openvino")
 TORCHSCRIPT_SUFFIXES = (".pt", ".ts")
 ONNX_SUFFIXES = (".onnx",)
-
-
-def default_cache_dir() -> Path:
-    """``$STYLENET_CACHE``, else ``~/.cache/stylenet``."""
-    return Path(os.environ.get("STYLENET_CACHE", Path.home() / ".cache" / "stylenet"))
+MODEL_FILE_BACKENDS = {
+    **dict.fromkeys(TORCHSCRIPT_SUFFIXES, "torchscript"),
+    **dict.fromkeys(ONNX_SUFFIXES, "onnxruntime"),
+}
+StyleFiles = Sequence[str | os.PathLike]
 
 
 @dataclass
@@ -62,45 +59,109 @@ class Model:
     precision: str = "fp32"
 
 
-def cached_onnx(source: str, key: str, net: nn.Module, cache_dir: Path) -> Path:
-    """ONNX export of ``net`` (built from ``source``), written once per ``key`` and versions.
+def arbitrary_style_net(loaded: Checkpoint, vgg_weights: str | os.PathLike | None = None) -> ArbitraryStyleNet:
+    """The :class:`ArbitraryStyleNet` of a loaded meta-network checkpoint (eval mode, on its device).
 
-    A fresh export is checked against eager before it is cached.
+    ``vgg_weights`` (a file or a torchvision weights-enum name) replaces the VGG weights the checkpoint
+    records, e.g. when it was trained on another machine.
     """
-    key = f"{key[:20]}-stylenet{__version__}-torch{torch.__version__.split('+')[0]}"
-    path = cache_dir / f"{key}.onnx"
-    if path.is_file():
-        return path
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        export_onnx(net, tmp)
-        session = onnx_session(tmp)
-        check_export(f"ONNX export of {source}", net, lambda x: run_onnx(session, x), torch.rand(1, 3, 67, 93))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if loaded.kind != "metanet":
+        raise ValueError(f"{loaded.path} is not a meta-network checkpoint (kind {loaded.kind!r})")
+    info = loaded.metadata["metanet"]
+    encoder = VGGEncoder(info["arch"], vgg_weights or info["weights"])
+    embedding = StyleEmbedding(encoder, info["taps"], info.get("embedding_size"))
+    device = next(loaded.network.parameters()).device
+    return ArbitraryStyleNet(embedding, loaded.network, info.get("style_size"), loaded.metadata).to(device).eval()
 
 
-def load_network(
-    checkpoint: Path, styles: Sequence[str | os.PathLike] = (), style_weights: Sequence[float] | None = None
-) -> tuple[nn.Module, str]:
-    """The eager network of a checkpoint (for a meta network: the one generated for ``styles``) and a
-    hash identifying it."""
+def load_metanet(
+    path: str | os.PathLike, vgg_weights: str | os.PathLike | None = None, map_location: str | torch.device = "cpu"
+) -> ArbitraryStyleNet:
+    """An :class:`ArbitraryStyleNet` (eval mode) from a meta-network checkpoint file (:func:`arbitrary_style_net`)."""
+    return arbitrary_style_net(checkpoints.load(path, map_location, kind="metanet"), vgg_weights)
+
+
+def baked_styles(
+    loaded: Checkpoint,
+    styles: Sequence[str | os.PathLike],
+    weights: Sequence[float] | None = None,
+    vgg_weights: str | os.PathLike | None = None,
+) -> tuple[TransformNet, dict[str, Any]]:
+    """The plain transform net a loaded meta-network checkpoint generates for style image files (blended by
+    ``weights``), and metadata like a single-style checkpoint's: run config, version, and the styles'
+    names, hashes and weights."""
+    model = arbitrary_style_net(loaded, vgg_weights)
+    paths = [Path(style) for style in styles]
+    code = model.style_code([load_image(path, model.style_size) for path in paths], weights)
+    style = {
+        "image": " + ".join(path.name for path in paths),
+        "sha256": [file_sha256(path) for path in paths],
+        "weights": list(weights) if weights is not None else [1.0] * len(paths),
+        "size": model.style_size,
+    }
+    return model.bake(code), {**model.metadata, "style": style}
+
+
+def bake_styles(
+    path: str | os.PathLike,
+    styles: Sequence[str | os.PathLike],
+    weights: Sequence[float] | None = None,
+    vgg_weights: str | os.PathLike | None = None,
+) -> tuple[TransformNet, dict[str, Any]]:
+    """:func:`baked_styles` of a meta-network checkpoint file."""
+    return baked_styles(checkpoints.load(path, kind="metanet"), styles, weights, vgg_weights)
+
+
+def stylizer_network(
+    loaded: Checkpoint, styles: StyleFiles, _style_weights: Sequence[float] | None
+) -> tuple[nn.Module, dict[str, Any], str]:
+    """A single-style checkpoint's network, as it is; it takes no style images."""
+    if styles:
+        raise ValueError(f"{loaded.path} is not a meta-network checkpoint: its style is built in, --style needs one")
+    return loaded.network, loaded.metadata, loaded.sha256
+
+
+def metanet_network(
+    loaded: Checkpoint, styles: StyleFiles, style_weights: Sequence[float] | None
+) -> tuple[nn.Module, dict[str, Any], str]:
+    """The transform net a meta-network checkpoint generates for ``styles``, keyed by checkpoint and styles."""
     if not styles:
-        net, _ = load_transform_net(checkpoint)
-        return net, file_sha256(checkpoint)
-    net, metadata = bake_styles(checkpoint, styles, style_weights)
+        raise ValueError(
+            f"{loaded.path} is a meta-network checkpoint: give it style images (--style) to generate a net"
+        )
+    net, metadata = baked_styles(loaded, styles, style_weights)
     style = metadata["style"]
-    key = hashlib.sha256(f"{file_sha256(checkpoint)} {style['sha256']} {style['weights']}".encode()).hexdigest()
-    return net, key
+    key = hashlib.sha256(f"{loaded.sha256} {style['sha256']} {style['weights']}".encode()).hexdigest()
+    return net, metadata, key
 
 
-def _onnx_model(path: Path, device: torch.device) -> Callable[[Tensor], Tensor]:
+# checkpoint kind -> (checkpoint, style files, blend weights) -> (image -> image net, metadata, cache key)
+IMAGE_NETWORKS: dict[str, Callable[..., tuple[nn.Module, dict[str, Any], str]]] = {
+    "stylizer": stylizer_network,
+    "metanet": metanet_network,
+}
+
+
+def image_network(
+    path: str | os.PathLike, styles: Sequence[str | os.PathLike] = (), style_weights: Sequence[float] | None = None
+) -> tuple[nn.Module, dict[str, Any], str]:
+    """The eager image -> image network of a checkpoint of any kind (for a meta network: the one generated for
+    ``styles``), its metadata, and a hash identifying it."""
+    loaded = checkpoints.load(path)
+    return IMAGE_NETWORKS[loaded.kind](loaded, styles, style_weights)
+
+
+def _model_file(path: Path, device: torch.device, backend: str, styles: Sequence[str | os.PathLike]) -> Model:
+    runtime = MODEL_FILE_BACKENDS[path.suffix.lower()]
+    if styles:
+        raise ValueError(f"{path} is a {runtime} model with its style built in; --style needs a checkpoint")
+    if backend not in ("auto", runtime):
+        raise ValueError(f"{path} is a {runtime} model; it cannot run with backend {backend!r}")
+    if runtime == "torchscript":
+        return Model(runtimes.torchscript_module(path, device), runtime, device)
     if device.type != "cpu":
         raise ValueError(f"{path}: ONNX models run on the CPU here; use a checkpoint or TorchScript for {device}")
-    session = onnx_session(path)
-    return lambda images: run_onnx(session, images)
+    return Model(runtimes.onnx_file_runner(path), runtime, device)
 
 
 def load_model(
@@ -117,44 +178,46 @@ def load_model(
     TorchScript and ONNX files run on their own runtime (``backend`` must be ``auto`` or match).
     ``styles`` (with optional blend ``style_weights``) are required by, and only taken by, meta-network
     checkpoints. ``precision`` (``auto``, ``fp32``, ``bf16``) is OpenVINO's; every other backend runs fp32.
+    Raises ``FileNotFoundError`` or a one-line ``ValueError`` naming ``path`` for a file that cannot run.
     """
     path, device = Path(path), torch.device(device)
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
     if not path.is_file():
         raise FileNotFoundError(f"model not found: {path}")
-    suffix = path.suffix.lower()
-    fixed = {**dict.fromkeys(TORCHSCRIPT_SUFFIXES, "torchscript"), **dict.fromkeys(ONNX_SUFFIXES, "onnxruntime")}
-    if precision == "bf16" and (backend not in ("auto", "openvino") or device.type != "cpu" or suffix in fixed):
+    is_file_model = path.suffix.lower() in MODEL_FILE_BACKENDS
+    if precision == "bf16" and (backend not in ("auto", "openvino") or device.type != "cpu" or is_file_model):
         raise ValueError("bf16 runs a checkpoint on the openvino backend on a CPU; everything else runs fp32")
-    if suffix in fixed:
-        if styles:
-            raise ValueError(f"{path} is a {fixed[suffix]} model with its style built in; --style needs a checkpoint")
-        if backend not in ("auto", fixed[suffix]):
-            raise ValueError(f"{path} is a {fixed[suffix]} model; it cannot run with backend {backend!r}")
-        if fixed[suffix] == "onnxruntime":
-            return Model(_onnx_model(path, device), "onnxruntime", device)
-        scripted = torch.jit.load(str(path), map_location=device).eval()
-        return Model(scripted, "torchscript", device)
-    net, key = load_network(path, styles, style_weights)
-    net = net.to(device)
-    if device.type != "cpu" and backend in ("onnxruntime", "openvino"):
+    if is_file_model:
+        return _model_file(path, device, backend, styles)
+    if device.type != "cpu" and backend in runtimes.RUNTIMES:
         raise ValueError(f"the {backend} backend runs on the CPU here; use eager or torchscript for {device}")
-    if backend == "auto" and device.type != "cpu":
-        backend = "eager"
-    elif backend == "auto":
-        backend = "openvino" if resolve_precision(precision) == "bf16" else "onnxruntime"
+    net, _, key = image_network(path, styles, style_weights)
+    return runnable(net, key, str(path), device, backend, precision, cache_dir)
+
+
+def runnable(
+    net: nn.Module,
+    key: str,
+    source: str,
+    device: str | torch.device = "cpu",
+    backend: str = "auto",
+    precision: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+) -> Model:
+    """The eager image network ``net`` (from ``source``, identified by ``key``) as a :class:`Model` run by
+    ``backend`` on ``device`` (see :func:`load_model`)."""
+    device = torch.device(device)
+    net = net.to(device)
+    if backend == "auto":
+        cpu_runtime = "openvino" if runtimes.resolve_precision(precision) == "bf16" else "onnxruntime"
+        backend = "eager" if device.type != "cpu" else cpu_runtime
     if backend == "eager":
         return Model(net, backend, device, net)
     if backend == "torchscript":
         return Model(torch.jit.script(net), backend, device, net)
-    onnx_path = cached_onnx(str(path), key, net.cpu(), Path(cache_dir) if cache_dir else default_cache_dir())
-    if backend == "onnxruntime":
-        return Model(_onnx_model(onnx_path, device), backend, device, net)
-    precision = resolve_precision(precision)
-    run = openvino_runner(onnx_path, precision)
-    check = {"bf16": (BF16_MEAN_TOLERANCE, "mean"), "fp32": (DEFAULT_TOLERANCE, "max")}[precision]
-    check_export(f"OpenVINO {precision} run of {path}", net, run, torch.rand(1, 3, 67, 93), *check)
+    cache = Path(cache_dir) if cache_dir else None
+    run, precision = runtimes.runtime_runner(source, key, net, backend, precision, cache)
     return Model(run, backend, device, net, precision)
 
 

@@ -18,7 +18,7 @@ LOSS_GROUPS = ("content", "style", "tv", "total")
 def plot_loss_history(history: Sequence[Mapping[str, float]], path: str | os.PathLike, title: str = "") -> Path:
     """Content, style, TV and total loss against iteration, log scale, as an image at ``path``.
 
-    ``history`` rows hold ``iteration`` and the groups (see :func:`stylenet.optimize.loss_groups`);
+    ``history`` rows hold ``iteration`` and the groups (see :func:`stylenet.pixel_optimization.loss_groups`);
     a group that is zero throughout (e.g. TV at weight 0) is left out.
     """
     figure = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")

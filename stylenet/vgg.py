@@ -40,6 +40,23 @@ def layer_names(features: nn.Sequential) -> list[str]:
     return names
 
 
+def tap_channels(arch: str, tap: str) -> int:
+    """Channels of ``tap`` (``conv``/``relu``/``pool`` name) in VGG ``arch``, from torchvision's layer lists."""
+    if arch not in LAYER_CONFIGS:
+        raise ValueError(f"unknown VGG arch {arch!r}; choose one of {sorted(LAYER_CONFIGS)}")
+    block, index, channels = 1, 0, 3
+    for entry in torchvision.models.vgg.cfgs[LAYER_CONFIGS[arch]]:
+        if entry == "M":
+            if tap == f"pool{block}":
+                return channels
+            block, index = block + 1, 0
+            continue
+        index, channels = index + 1, int(entry)
+        if tap in (f"conv{block}_{index}", f"relu{block}_{index}"):
+            return channels
+    raise KeyError(f"unknown {arch} tap {tap!r}")
+
+
 @dataclass(frozen=True)
 class PoolGeometry:
     """Kernel, stride and padding of a pooling that maps one tap onto another's grid."""
@@ -121,6 +138,8 @@ class VGGEncoder(nn.Module):
             internet once), a path to a features-only or full VGG state dict, or None for random
             weights (tests only).
         taps: default taps returned by :meth:`forward`.
+        style_weight_scale: the factor loss configs multiply the presets' style weights by on these
+            weights (presets are tuned on torchvision's VGG16: 1.0; see ``conf/backbone/vgg19.yaml``).
 
     Input: RGB in [0, 1], ``(B, 3, H, W)``. Output: ``{tap: (B, C_tap, H_tap, W_tap)}``.
     """
@@ -130,9 +149,12 @@ class VGGEncoder(nn.Module):
         arch: str = "vgg16",
         weights: str | Path | None = "DEFAULT",
         taps: Iterable[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
+        style_weight_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.arch = arch
+        self.weights = None if weights is None else str(weights)  # what checkpoints record to rebuild it
+        self.style_weight_scale = float(style_weight_scale)
         features = build_features(arch, weights)
         for module in features:
             if isinstance(module, nn.ReLU):

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, GramLoss, PerceptualLoss
 from stylenet.models import TransformNet
-from stylenet.system import Stylizer
+from stylenet.systems import Stylizer
 from stylenet.vgg import VGGEncoder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from stylenet.cli import main
 from stylenet.imageio import load_image, save_image
 from stylenet.losses import ContentLoss, GramLoss, PerceptualLoss
 from stylenet.metrics import STYLE_TAPS, edge_ssim, load_lpips_heads, lpips_distance, style_distance
-from stylenet.optimize import stylize_by_optimization
+from stylenet.pixel_optimization import stylize_by_optimization
 
 CONTENTS = [KODAK[-1], KODAK[3]]  # kodim24 (a mural), kodim07 (flowers)
 SIZE = 96

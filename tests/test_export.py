@@ -12,10 +12,10 @@ from stylize_helpers import KODAK, STARRY, TUBINGEN, checkpoint_fixture, model_c
 
 import export as export_script
 from stylenet import __version__
-from stylenet.checkpoint import load_transform_net
-from stylenet.export import ExportMismatchError, check_export, max_abs_difference, onnx_session, run_onnx
+from stylenet.checkpoint import load as load_checkpoint
 from stylenet.imageio import load_image
 from stylenet.instance_stats import fixed_instance_stats, record_instance_stats
+from stylenet.runtimes import ExportMismatchError, check_against_eager, max_abs_difference, onnx_session, run_onnx
 
 
 def odd_crop(path, height: int, width: int) -> torch.Tensor:
@@ -27,7 +27,7 @@ def odd_crop(path, height: int, width: int) -> torch.Tensor:
 def test_export_script_round_trip_at_odd_sizes_with_sidecar(checkpoint, tmp_path):
     stem = tmp_path / "exported" / "starry"
     assert export_script.main([str(checkpoint), "-o", str(stem), "--check-image", str(TUBINGEN)]) == 0
-    net, _ = load_transform_net(checkpoint)
+    net = load_checkpoint(checkpoint).network
     scripted = torch.jit.load(str(stem.with_suffix(".pt")))
     session = onnx_session(stem.with_suffix(".onnx"))
     image = odd_crop(KODAK[1], 333, 517)
@@ -46,34 +46,34 @@ def test_export_script_round_trip_at_odd_sizes_with_sidecar(checkpoint, tmp_path
     assert set(description["max_abs_difference_from_eager"]) == {"torchscript", "onnx"}
 
 
-def test_check_export_fails_loudly(checkpoint):
-    net, _ = load_transform_net(checkpoint)
+def test_check_against_eager_fails_loudly(checkpoint):
+    net = load_checkpoint(checkpoint).network
     image = odd_crop(KODAK[0], 63, 95)
-    assert check_export("eager", net, net, image) == 0.0
+    assert check_against_eager("eager", net, net, image) == 0.0
     with pytest.raises(ExportMismatchError, match="shape"):
-        check_export("cropped", net, lambda x: net(x)[..., :-1], image)
+        check_against_eager("cropped", net, lambda x: net(x)[..., :-1], image)
     with pytest.raises(ExportMismatchError, match="exceeds the tolerance"):
-        check_export("shifted", net, lambda x: net(x) + 1e-3, image)
+        check_against_eager("shifted", net, lambda x: net(x) + 1e-3, image)
 
 
-def test_load_transform_net_names_the_problem(checkpoint, tmp_path):
+def test_load_checkpoint_names_the_problem(checkpoint, tmp_path):
     with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
-        load_transform_net(KODAK[0])
+        load_checkpoint(KODAK[0])
     plain = tmp_path / "plain.ckpt"
     torch.save({"state_dict": {}}, plain)
     with pytest.raises(ValueError, match="not a stylenet checkpoint"):
-        load_transform_net(plain)
+        load_checkpoint(plain)
     other = torch.load(checkpoint, weights_only=True)
-    other["stylenet"]["config"]["model"]["channels"] = 16
+    other["stylenet"]["network"]["args"]["channels"] = 16
     torch.save(other, tmp_path / "other.ckpt")
     with pytest.raises(ValueError, match="another architecture"):
-        load_transform_net(tmp_path / "other.ckpt")
+        load_checkpoint(tmp_path / "other.ckpt")
     with pytest.raises(FileNotFoundError):
-        load_transform_net(tmp_path / "missing.ckpt")
+        load_checkpoint(tmp_path / "missing.ckpt")
 
 
 def test_replayed_instance_stats_reproduce_the_forward_pass(checkpoint):
-    net, _ = load_transform_net(checkpoint)
+    net = load_checkpoint(checkpoint).network
     image, other = odd_crop(KODAK[0], 99, 130), odd_crop(KODAK[1], 99, 130)
     with torch.inference_mode():
         expected = net(image)

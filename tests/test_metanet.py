@@ -14,16 +14,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
-from stylenet.checkpoint import load_transform_net
+from stylenet.checkpoint import file_sha256
 from stylenet.cli import main
 from stylenet.data.content_style import RepeatedStyleSampler
+from stylenet.evaluation import transfer_scores
 from stylenet.imageio import load_image
+from stylenet.inference import image_network, load_metanet
 from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, mean_std
-from stylenet.metanet.evaluate import transfer_scores
-from stylenet.metanet.inference import ArbitraryStyleNet, load_metanet
-from stylenet.models import TransformNet
-from stylenet.models.metanet import Head, MetaTransformNet, StyleEmbedding, generated_convs
-from stylenet.system import file_sha256
+from stylenet.models import ArbitraryStyleNet, TransformNet
+from stylenet.models.meta_transform_net import Head, MetaTransformNet, StyleEmbedding, generated_convs
+from stylenet.runtimes import switch_with_onnxruntime
 from tests.conftest import IMAGES, KODAK, ROOT, SHARED, STARRY
 
 TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -158,7 +158,7 @@ def test_onnxruntime_style_switch_gives_the_eager_code_and_weights(vgg16, tmp_pa
     style = load_image(CANDY, 100)  # not square, resized to 48 px by the embedding
     eager = model.style_code([style])
     eager_weights = model.generate(eager)
-    model.switch_with_onnxruntime(tmp_path)
+    switch_with_onnxruntime(model, tmp_path)
     assert {p.name for p in tmp_path.iterdir()} >= {"style_code.onnx", "weights.onnx"}
     code = model.style_code([style])
     assert torch.allclose(code, eager, atol=1e-5)
@@ -178,7 +178,7 @@ def test_generated_gain_is_capped():
         for head in net.heads:
             head.weight.mul_(1e3)
         params = net.generate(net.code(torch.randn(2, 1920)))
-    from stylenet.models.metanet import gain
+    from stylenet.models.meta_transform_net import gain
 
     gains = torch.stack([gain(params[f"{conv}.weight"]) for conv in net.convs])
     assert gains.max() <= 0.5 + 1e-5
@@ -251,7 +251,13 @@ def test_training_writes_a_checkpoint_that_loads_and_resumes(tmp_path):
     train(compose_metanet(tmp_path / "a", [*TINY, "trainer.max_steps=2", "system.embedding_size=24"]))
     checkpoint = tmp_path / "a/checkpoints/last.ckpt"
     saved = torch.load(checkpoint, weights_only=False)
-    assert saved["stylenet"]["metanet"] == {"arch": "vgg16", "taps": list(TAPS), "embedding_size": 24}
+    metanet = saved["stylenet"]["metanet"]
+    assert {k: metanet[k] for k in ("arch", "taps", "embedding_size")} == {
+        "arch": "vgg16",
+        "taps": list(TAPS),
+        "embedding_size": 24,
+    }
+    assert metanet["style_size"] == 32 and saved["stylenet"]["kind"] == "metanet"
     assert all(k.startswith("net.") for k in saved["state_dict"])
     assert (tmp_path / "a/samples/last.png").is_file()
     model = load_metanet(checkpoint)
@@ -295,7 +301,7 @@ def test_stylize_and_export_a_metanet_checkpoint_for_given_styles(tmp_path):
     with pytest.raises(SystemExit, match="meta-network checkpoint"):
         main(["stylize", str(photo), "-m", str(checkpoint), "-o", str(tmp_path / "none"), "--quiet"])
     with pytest.raises(ValueError, match="meta-network checkpoint"):
-        load_transform_net(checkpoint)
+        image_network(checkpoint)
 
     stem = tmp_path / "exported/starry"
     assert export_script.main([str(checkpoint), "--style", str(STARRY), "-o", str(stem), "--check-size", "67"]) == 0

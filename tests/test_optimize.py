@@ -13,7 +13,7 @@ from PIL import Image
 from stylenet.cli import main
 from stylenet.imageio import load_image
 from stylenet.losses import ContentLoss, GramLoss, PerceptualLoss
-from stylenet.optimize import set_style_images, stylize_by_optimization, synthesize_texture
+from stylenet.pixel_optimization import set_style_images, stylize_by_optimization, synthesize_texture
 
 CONTENT = KODAK[0]
 SMALL_STYLE = SHARED / "images/style/fast_neural_style/candy.jpg"

@@ -7,12 +7,12 @@ import torch
 from PIL import Image
 from stylize_helpers import KODAK, NEURAL_STYLE, TUBINGEN, checkpoint_fixture  # noqa: F401 - a fixture
 
-from stylenet.checkpoint import load_transform_net
+from stylenet.checkpoint import load as load_checkpoint
 from stylenet.cli import main
 from stylenet.color import rgb_to_ycbcr
-from stylenet.export import BF16_MEAN_TOLERANCE, DEFAULT_TOLERANCE, native_bf16
 from stylenet.imageio import load_image, pil_to_tensor
 from stylenet.inference import Model, StyleOptions, load_model, stylize
+from stylenet.runtimes import BF16_MEAN_TOLERANCE, DEFAULT_TOLERANCE, native_bf16
 from stylenet.tiling import stylize_tiled, tile_starts
 
 ROTATE_90_CW = 6  # EXIF orientation: the stored pixels must be turned 90 degrees clockwise for display
@@ -108,7 +108,7 @@ def edge_and_other_errors(tiled: torch.Tensor, whole: torch.Tensor, tile: int, o
 
 
 def test_tiles_match_the_whole_image_without_seams(checkpoint):
-    net, _ = load_transform_net(checkpoint)
+    net = load_checkpoint(checkpoint).network
     photo = load_image(KODAK[0], 1536)[None][..., :1024, :1024]  # a real photo at 1024 x 1024
     tile, overlap, stats_size = 384, 64, 512  # statistics from a pass at half the resolution
     model = Model(net, "eager", torch.device("cpu"), net)
@@ -125,7 +125,7 @@ def test_tiles_match_the_whole_image_without_seams(checkpoint):
 
 
 def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, tmp_path):
-    net, _ = load_transform_net(checkpoint)
+    net = load_checkpoint(checkpoint).network
     photo = load_image(TUBINGEN, 517)[None][..., :333, :517]  # a real photo of odd size
     with torch.inference_mode():
         expected = net(photo)

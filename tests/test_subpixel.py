@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from stylenet.models import TransformNet
+from stylenet.models.subpixel import PhaseSpaceOutput, SubPixelConv, fold_upsampling
 from stylenet.models.transform_net import ConvLayer
-from stylenet.subpixel import PhaseSpaceOutput, SubPixelConv, fold_upsampling
 
 
 def test_subpixel_conv_equals_upsample_pad_conv():

@@ -41,7 +41,9 @@ def test_checkpoints_are_atomic_and_runs_resume(tmp_path):
     assert ckpt["global_step"] == 2
     assert ckpt["state_dict"] and all(k.startswith("net.") for k in ckpt["state_dict"])
     assert ckpt["stylenet"]["style"]["image"] == "starry_night.jpg"
-    assert ckpt["stylenet"]["config"]["model"]["_target_"] == "stylenet.models.TransformNet"
+    assert ckpt["stylenet"]["kind"] == "stylizer"
+    assert ckpt["stylenet"]["network"]["name"] == "transform_net"  # a registered name, never an import path
+    assert ckpt["stylenet"]["network"]["args"]["channels"] == ckpt["stylenet"]["config"]["model"]["channels"]
     assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.endswith(".tmp")]
     assert (tmp_path / "samples" / "last.png").is_file()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from stylenet.commands.stylize import collect_inputs, positive_int
 from stylenet.config import shared_dir
-from stylenet.evaluate import (
+from stylenet.evaluation import (
     DEFAULT_CONTENT,
     DEFAULT_STYLES,
     Scorer,

@@ -16,27 +16,24 @@ import csv
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-import stylenet.config  # noqa: F401 - registers the ${mul:} resolver
+from stylenet.config import compose_config
 from stylenet.imageio import load_image, save_image
 from stylenet.losses import PerceptualLoss
-from stylenet.optimize import INITS, OPTIMIZERS, OptimizationResult, stylize_by_optimization, synthesize_texture
+from stylenet.pixel_optimization import (
+    INITS,
+    OPTIMIZERS,
+    OptimizationResult,
+    stylize_by_optimization,
+    synthesize_texture,
+)
 from stylenet.plotting import plot_loss_history
 
 HELP = "stylise an image (or synthesise a texture) by optimising its pixels (Gatys et al.)"
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
-
-
-def compose_config(config_dir: Path, loss: str, backbone: str, overrides: list[str]) -> DictConfig:
-    """The training config (``train.yaml``) with the ``loss`` and ``backbone`` groups and ``overrides``."""
-    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
-        return compose("train", overrides=[f"loss={loss}", f"backbone={backbone}", *overrides])
 
 
 def build_loss(cfg: DictConfig, device: torch.device) -> PerceptualLoss:
@@ -64,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def optimize(args: argparse.Namespace) -> int:
     if args.texture == (args.content is not None):
         raise ValueError("give a content image, or --texture without one")
-    cfg = compose_config(args.config_dir, args.loss, args.backbone, args.set)
+    cfg = compose_config("train", [f"loss={args.loss}", f"backbone={args.backbone}", *args.set])
     device = torch.device(args.device)
     style_paths = args.style or [cfg.style.image]
     style_size = args.style_size if args.style_size is not None else cfg.style.size
@@ -133,6 +130,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise init")
     parser.add_argument("--snapshot-every", type=int, default=0, metavar="N", help="save the image every N steps")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="Hydra config directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

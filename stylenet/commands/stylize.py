@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from stylenet.export import PRECISIONS
 from stylenet.imageio import IMAGE_SUFFIXES, ImageReadError, load_image, save_image
 from stylenet.inference import BACKENDS, Model, StyleOptions, load_model, stylize
+from stylenet.runtimes import PRECISIONS
 
 HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
 

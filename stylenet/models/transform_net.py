@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylenet.models.registry import register_model
+
 BLOCKS = ("residual", "resnext")
 OUTPUTS = ("sigmoid", "tanh", "clamp")
 
@@ -77,6 +79,7 @@ def _padding(size: int) -> int:
     return max(8, size + (-size) % 4) - size
 
 
+@register_model("transform_net")
 class TransformNet(nn.Module):
     """Johnson et al. 2016 image transform network.
 
@@ -104,6 +107,14 @@ class TransformNet(nn.Module):
             raise ValueError(f"unknown block {block!r}; choose one of {BLOCKS}")
         if output not in OUTPUTS:
             raise ValueError(f"unknown output mapping {output!r}; choose one of {OUTPUTS}")
+        self.builder_args = {
+            "channels": channels,
+            "num_blocks": num_blocks,
+            "block": block,
+            "cardinality": cardinality,
+            "bottleneck": bottleneck,
+            "output": output,
+        }
         c1, c2, c3 = channels, 2 * channels, 4 * channels
         self.output = output
         self.encoder = nn.Sequential(

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from stylenet.losses.meanstd import mean_std
+from stylenet.models.registry import register_model
 from stylenet.models.transform_net import TransformNet
 from stylenet.vgg import VGGEncoder
 
@@ -123,6 +124,7 @@ class Head(nn.Module):
         return torch.addmm(self.bias, x, self.weight)
 
 
+@register_model("meta_transform_net")
 class MetaTransformNet(nn.Module):
     """A :class:`TransformNet` whose inner convs are generated from a style embedding.
 
@@ -143,6 +145,8 @@ class MetaTransformNet(nn.Module):
         super().__init__()
         self.embedding_dim, self.group_width, self.max_gain = embedding_dim, group_width, float(max_gain)
         self.net = TransformNet(**net_args)
+        self.builder_args = {"embedding_dim": embedding_dim, "group_width": group_width, "max_gain": max_gain}
+        self.builder_args |= self.net.builder_args
         self.convs = generated_convs(self.net)
         self.generated = [generated_parameters(self.net, name) for name in self.convs]
         self.shapes: dict[str, torch.Size] = {}
@@ -208,3 +212,74 @@ def gain(weight: Tensor) -> Tensor:
     """``(S, out, in, k, k)`` conv weights -> ``(S,)`` gains ``rms(w) * sqrt(in * k * k)``."""
     fan_in = math.prod(weight.shape[2:])
     return weight.flatten(1).pow(2).mean(1).sqrt() * math.sqrt(fan_in)
+
+
+class StyleSwitch(Protocol):
+    """Computes style codes and generated weights in another runtime (see ``stylenet.runtimes``)."""
+
+    def code(self, styles: Tensor) -> Tensor: ...
+
+    def generate(self, code: Tensor) -> dict[str, Tensor]: ...
+
+
+class ArbitraryStyleNet(nn.Module):
+    """A style embedding and a meta network: style images -> hidden code -> stylised images.
+
+        code = net.style_code([style_a, style_b], [0.7, 0.3])   # (3, h, w) images at net.style_size
+        out = net(content, code)                                 # (B, 3, H, W) in [0, 1]
+        plain = net.bake(code)                                   # a TransformNet, exportable like a Johnson net
+
+    Args:
+        embedding: VGG statistics of style images.
+        net: the meta network with its template transform net.
+        style_size: longest side style images are resized to (the size the network was trained at).
+        metadata: what the checkpoint it was loaded from records (run config, version).
+
+    ``switch``, when set (``stylenet.runtimes.switch_with_onnxruntime``), computes codes and generated
+    weights in place of the eager embedding and heads.
+    """
+
+    def __init__(
+        self,
+        embedding: StyleEmbedding,
+        net: MetaTransformNet,
+        style_size: int | None = 256,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.embedding, self.net, self.style_size = embedding, net, style_size
+        self.metadata = metadata or {}
+        self.switch: StyleSwitch | None = None
+
+    @torch.no_grad()
+    def style_code(self, styles: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+        """Style images ``[(3, H_i, W_i), ...]`` (any sizes) -> one hidden code ``(1, D)``.
+
+        Several styles are blended in the meta network's hidden space with ``weights`` (normalised
+        to sum to 1; equal weights by default).
+        """
+        if not styles:
+            raise ValueError("style_code needs at least one style image")
+        weights = [1.0] * len(styles) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(styles):
+            raise ValueError(f"{len(styles)} style images but {len(weights)} weights")
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"style weights must be non-negative with a positive sum, got {weights}")
+        code = self.switch.code if self.switch else lambda style: self.net.code(self.embedding(style))
+        codes = torch.cat([code(style[None]) for style in styles])
+        mix = torch.tensor(weights, dtype=codes.dtype, device=codes.device) / sum(weights)
+        return (mix[:, None] * codes).sum(0, keepdim=True)
+
+    @torch.no_grad()
+    def generate(self, code: Tensor) -> dict[str, Tensor]:
+        """Hidden codes ``(S, D)`` -> the generated weights ``{parameter name: (S, *shape)}``."""
+        return self.switch.generate(code) if self.switch else self.net.generate(code)
+
+    def forward(self, images: Tensor, code: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` in [0, 1] with a code ``(1 or B, D)`` -> ``(B, 3, H, W)`` in [0, 1]."""
+        return self.net.stylize(images, self.generate(code))
+
+    @torch.no_grad()
+    def bake(self, code: Tensor) -> TransformNet:
+        """A plain :class:`TransformNet` with the weights generated for ``code`` ``(1, D)``, in eval mode."""
+        return self.net.bake(self.generate(code)).eval()

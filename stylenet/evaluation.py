@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from stylenet.checkpoint import read_checkpoint
+from stylenet import checkpoint as checkpoints
 from stylenet.imageio import IMAGE_SUFFIXES, load_image
-from stylenet.inference import TORCHSCRIPT_SUFFIXES, load_model
-from stylenet.metanet.inference import load_metanet
+from stylenet.inference import MODEL_FILE_BACKENDS, arbitrary_style_net, load_model, runnable
+from stylenet.losses import GramLoss
 from stylenet.metrics import (
     LPIPS_TAPS,
     STYLE_TAPS,
@@ -39,6 +39,8 @@ from stylenet.metrics import (
     lpips_distance,
     style_distance,
 )
+from stylenet.models import ArbitraryStyleNet
+from stylenet.models.meta_transform_net import JOHNSON_TAPS
 from stylenet.plotting import contact_sheet
 from stylenet.vgg import VGGEncoder
 
@@ -88,14 +90,6 @@ def trained_style(metadata: dict | None) -> Path | None:
     return Path(image) if image else None
 
 
-def read_metadata(model: Path) -> dict | None:
-    """``checkpoint["stylenet"]``, or for an exported model its JSON sidecar (``<stem>.json``) if present."""
-    if model.suffix.lower() in (*TORCHSCRIPT_SUFFIXES, ".onnx"):
-        sidecar = model.with_suffix(".json")
-        return json.loads(sidecar.read_text()) if sidecar.is_file() else None
-    return read_checkpoint(model)[1]
-
-
 def model_source(
     path: str | os.PathLike,
     device: str | torch.device = "cpu",
@@ -105,20 +99,27 @@ def model_source(
 ) -> LoadedSource:
     """Outputs of the model at ``path``: a transform net (checkpoint, TorchScript, ONNX; see
     :func:`stylenet.inference.load_model`) stylises with its own style; a meta-network checkpoint with each
-    pair's style (its style embedding runs on ``vgg_weights`` if given, else the weights it was trained with)."""
+    pair's style (its style embedding runs on ``vgg_weights`` if given, else the weights it was trained with).
+    Scores never depend on the CPU: every backend runs fp32."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model not found: {path}")
-    metadata = read_metadata(path)
-    if metadata is not None and "metanet" in metadata:
-        net = load_metanet(path, vgg_weights, device)
+    if path.suffix.lower() in MODEL_FILE_BACKENDS:
+        sidecar = path.with_suffix(".json")
+        metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+        model = load_model(path, device, backend, cache_dir, precision="fp32")
+    else:
+        loaded = checkpoints.load(path, device)
+        metadata = loaded.metadata
+        if loaded.kind == "metanet":
+            net = arbitrary_style_net(loaded, vgg_weights)
 
-        @torch.no_grad()
-        def arbitrary(_pair: Pair, content: Tensor, style: Tensor) -> Tensor:
-            return net(content.to(device), net.style_code([style[0].to(device)])).cpu()
+            @torch.no_grad()
+            def arbitrary(_pair: Pair, content: Tensor, style: Tensor) -> Tensor:
+                return net(content.to(device), net.style_code([style[0].to(device)])).cpu()
 
-        return LoadedSource(arbitrary, f"meta network {path}")
-    model = load_model(path, device, backend, cache_dir, precision="fp32")  # scores that do not depend on the CPU
+            return LoadedSource(arbitrary, f"meta network {path}")
+        model = runnable(loaded.network, loaded.sha256, str(path), device, backend, "fp32", cache_dir)
 
     @torch.inference_mode()
     def fixed(_pair: Pair, content: Tensor, _style: Tensor) -> Tensor:
@@ -291,3 +292,36 @@ def evaluation_sheet(results: Sequence[PairResult], tile: int = 192) -> Image.Im
         )
         tiles += [(result.pair.content.name, content), (result.pair.style.name, style), (label, output)]
     return contact_sheet(tiles, columns=3, tile=tile, font_size=11)
+
+
+@torch.no_grad()
+def transfer_scores(model: ArbitraryStyleNet, encoder: VGGEncoder, content: Tensor, styles: Tensor) -> dict[str, float]:
+    """Stylise ``content[i]`` ``(N, 3, H, W)`` with ``styles[i]`` ``(N, 3, h, w)`` and score on ``encoder``.
+
+    Returns ``gram_output`` and ``gram_photo``: mean Gram style loss (Johnson taps, unit weights) of
+    the outputs and of the unmodified photos against their styles; ``gram_ratio`` = their quotient;
+    ``content_relative``: ``mean((phi(output) - phi(photo))^2) / mean(phi(photo)^2)`` at relu2_2;
+    ``content_own_vs_other``: the relu2_2 content loss of each output against its own photo divided
+    by its mean content loss against the other photos, averaged (1: the photo's content is lost, as
+    relu2_2 alone cannot tell it from the others; needs ``N`` >= 2).
+    """
+    pairs = zip(content, styles, strict=True)
+    output = torch.cat([model(image[None], model.style_code([style])) for image, style in pairs])
+    gram = GramLoss(JOHNSON_TAPS)
+    gram.bind(encoder)
+    taps = (*JOHNSON_TAPS, "relu2_2")
+    style_features, output_features, photo_features = (encoder(x, taps) for x in (styles, output, content))
+    gram.set_target(style_features)
+    gram_output = sum(gram(output_features).values()).item()
+    gram_photo = sum(gram(photo_features).values()).item()
+    photo, out = photo_features["relu2_2"], output_features["relu2_2"]
+    pairwise = torch.stack([(o[None] - photo).pow(2).flatten(1).mean(1) for o in out])  # (output i, photo j)
+    own = pairwise.diag()
+    other = (pairwise.sum(1) - own) / (len(own) - 1)
+    return {
+        "gram_output": gram_output,
+        "gram_photo": gram_photo,
+        "gram_ratio": gram_output / gram_photo,
+        "content_relative": ((out - photo).pow(2).mean() / photo.pow(2).mean()).item(),
+        "content_own_vs_other": (own / other).mean().item(),
+    }

@@ -3,38 +3,41 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+from torchvision.utils import make_grid
 
-from stylenet import __version__
 from stylenet.losses import PerceptualLoss
-from stylenet.models.metanet import JOHNSON_TAPS, MetaTransformNet, StyleEmbedding, gain
-from stylenet.system import OptimizerFactory, Stylizer, log_terms
+from stylenet.models.meta_transform_net import JOHNSON_TAPS, MetaTransformNet, StyleEmbedding, gain
+from stylenet.systems.perceptual_system import OptimizerFactory, PerceptualSystem, SchedulerFactory
 
 log = logging.getLogger(__name__)
 
 
-class MetaStylizer(L.LightningModule):
+class MetaStylizer(PerceptualSystem):
     """Trains ``net`` so that ``net(content, embedding(style))`` minimises ``loss`` for every style.
 
     Batches are ``{"content": (B, 3, H, W), "style": (S, 3, h, w)}`` (see
     :class:`~stylenet.data.content_style.ContentStyleDataModule`); each style's statistics become
-    the loss's per-sample targets. Checkpoints hold ``net``'s weights (not the frozen encoder's) and
-    ``checkpoint["stylenet"]`` = ``{version, config, metanet: {arch, taps}}``.
+    the loss's per-sample targets. Checkpoints (kind ``metanet``) add ``metanet``: the encoder's arch and
+    weights, the embedding's taps and size, and the style size it was trained at.
 
     Args:
         net: the meta network and its template transform net.
         loss: perceptual loss; its encoder also computes the style embedding.
         embedding_taps: encoder taps of the style embedding.
         embedding_size: longest side of the style images the embedding reads (``None``: the crops as given).
-        optimizer: ``partial`` optimizer taking the parameters.
-        scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
+        style_size: longest side of the style images in training (recorded for inference).
+        optimizer, scheduler: as :class:`~stylenet.systems.PerceptualSystem`.
     """
+
+    kind = "metanet"
 
     def __init__(
         self,
@@ -42,22 +45,18 @@ class MetaStylizer(L.LightningModule):
         loss: PerceptualLoss,
         embedding_taps: Iterable[str] = JOHNSON_TAPS,
         embedding_size: int | None = None,
+        style_size: int | None = None,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
-        scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
-        super().__init__()
-        self.net = net
-        self.loss = loss
+        super().__init__(net, loss, optimizer, scheduler)
         self.embedding = StyleEmbedding(loss.encoder, embedding_taps, embedding_size)
+        self.style_size = style_size
         if self.embedding.dim != net.embedding_dim:
             raise ValueError(
                 f"taps {list(self.embedding.taps)} give a {self.embedding.dim}-long style embedding but the "
                 f"meta network takes {net.embedding_dim} (set model.embedding_dim={self.embedding.dim})"
             )
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
-        self.strict_loading = False  # the frozen encoder is not saved; the net is checked in on_load_checkpoint
 
     def forward(self, images: Tensor, styles: Tensor) -> Tensor:
         """Stylise ``images`` ``(B, 3, H, W)`` with ``styles`` ``(S, 3, h, w)``, ``S`` = 1 or dividing ``B``."""
@@ -65,7 +64,7 @@ class MetaStylizer(L.LightningModule):
             embedding = self.embedding(styles)
         return self.net(images, embedding)
 
-    def _step(self, batch: dict[str, Tensor], stage: str) -> Tensor | None:
+    def step(self, batch: dict[str, Tensor], stage: str) -> Tensor | None:
         content, styles = batch["content"], batch["style"]
         if content.numel() == 0 or styles.numel() == 0:  # unreadable images (each one was logged)
             return None
@@ -85,21 +84,28 @@ class MetaStylizer(L.LightningModule):
         terms = self.loss(self.net.stylize(content, params), content)
         gains = torch.stack([gain(params[f"{conv}.weight"]).mean() for conv in self.net.convs]).mean().detach()
         self.log(f"{stage}/generated_gain", gains, batch_size=b, sync_dist=stage != "train")
-        log_terms(self, terms, stage, b)
+        self.log_terms(terms, stage, b)
         return terms["total"]
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
-        return self._step(batch, "train")
+    @torch.no_grad()
+    def sample_grid(self, datamodule: L.LightningDataModule, num_images: int) -> Tensor:
+        """Top row: the first ``num_images`` validation styles; each row below: one validation content image
+        stylised with each of those styles. Needs a :class:`~stylenet.data.content_style.PairedCrops` ``val_set``."""
+        pairs = datamodule.val_set
+        n = min(num_images, len(pairs.content), len(pairs.style))
+        content = torch.stack([pairs.content[i] for i in range(n)]).to(self.device)
+        styles = torch.stack([pairs.style[i] for i in range(n)]).to(self.device)
+        rows = [F.interpolate(styles, size=content.shape[-2:], mode="bilinear", antialias=True)]
+        rows += [self(image.expand(n, -1, -1, -1), styles) for image in content]
+        return make_grid(torch.cat(rows).cpu(), nrow=n, padding=2, pad_value=1.0)
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    # the same optimiser set-up and checkpoint architecture check as the single-style Stylizer
-    configure_optimizers = Stylizer.configure_optimizers
-    on_load_checkpoint = Stylizer.on_load_checkpoint
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        embedding = self.embedding
-        metanet = {"arch": self.loss.encoder.arch, "taps": list(embedding.taps), "embedding_size": embedding.size}
-        checkpoint["stylenet"] = {"version": __version__, "config": self.run_config, "metanet": metanet}
+    def checkpoint_entries(self) -> dict[str, Any]:
+        encoder, embedding = self.loss.encoder, self.embedding
+        metanet = {
+            "arch": encoder.arch,
+            "weights": encoder.weights,
+            "taps": list(embedding.taps),
+            "embedding_size": embedding.size,
+            "style_size": self.style_size,
+        }
+        return {"metanet": metanet}
