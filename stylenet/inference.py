@@ -209,15 +209,14 @@ def runnable(
     ``backend`` on ``device`` (see :func:`load_model`)."""
     device = torch.device(device)
     net = net.to(device)
-    if backend == "auto":
-        cpu_runtime = "openvino" if runtimes.resolve_precision(precision) == "bf16" else "onnxruntime"
-        backend = "eager" if device.type != "cpu" else cpu_runtime
+    if backend == "auto" and device.type != "cpu":
+        backend = "eager"
     if backend == "eager":
         return Model(net, backend, device, net)
     if backend == "torchscript":
         return Model(torch.jit.script(net), backend, device, net)
     cache = Path(cache_dir) if cache_dir else None
-    run, precision = runtimes.runtime_runner(source, key, net, backend, precision, cache)
+    run, backend, precision = runtimes.runtime_runner(source, key, net, backend, precision, cache)
     return Model(run, backend, device, net, precision)
 
 

@@ -218,22 +218,27 @@ def cached_onnx(source: str, key: str, net: nn.Module, cache_dir: Path | None = 
 
 
 def runtime_runner(
-    source: str, key: str, net: nn.Module, runtime: str, precision: str = "auto", cache_dir: Path | None = None
-) -> tuple[Callable[[Tensor], Tensor], str]:
-    """The eager ``net`` converted once (cached by ``key``) and run by ``runtime`` (:data:`RUNTIMES`) on the
-    CPU, checked against eager; returns ``(run, precision)``. ONNX Runtime computes fp32; OpenVINO
-    ``precision`` (``auto``: bf16 where native) and is checked on the mean difference in bf16."""
-    if runtime not in RUNTIMES:
+    source: str, key: str, net: nn.Module, runtime: str = "auto", precision: str = "auto", cache_dir: Path | None = None
+) -> tuple[Callable[[Tensor], Tensor], str, str]:
+    """The eager ``net`` converted once (cached by ``key``) and run on the CPU by ``runtime``, checked against
+    eager; returns ``(run, runtime, precision)``.
+
+    ``runtime`` is one of :data:`RUNTIMES` or ``auto``: OpenVINO where ``precision`` resolves to bf16 (a CPU
+    with native bf16; outputs checked on the mean difference), else ONNX Runtime, which computes fp32.
+    """
+    if runtime not in ("auto", *RUNTIMES):
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    resolved = resolve_precision(precision) if runtime != "onnxruntime" else "fp32"
+    if runtime == "auto":
+        runtime = "openvino" if resolved == "bf16" else "onnxruntime"
     onnx_path = cached_onnx(source, key, net.cpu(), cache_dir)
     if runtime == "onnxruntime":
         session = onnx_session(onnx_path)
-        return (lambda images: run_onnx(session, images)), "fp32"
-    precision = resolve_precision(precision)
-    run = openvino_runner(onnx_path, precision)
-    check = {"bf16": (BF16_MEAN_TOLERANCE, "mean"), "fp32": (DEFAULT_TOLERANCE, "max")}[precision]
-    check_against_eager(f"OpenVINO {precision} run of {source}", net, run, torch.rand(1, 3, 67, 93), *check)
-    return run, precision
+        return (lambda images: run_onnx(session, images)), runtime, "fp32"
+    run = openvino_runner(onnx_path, resolved)
+    check = {"bf16": (BF16_MEAN_TOLERANCE, "mean"), "fp32": (DEFAULT_TOLERANCE, "max")}[resolved]
+    check_against_eager(f"OpenVINO {resolved} run of {source}", net, run, torch.rand(1, 3, 67, 93), *check)
+    return run, runtime, resolved
 
 
 def onnx_file_runner(path: Path) -> Callable[[Tensor], Tensor]:

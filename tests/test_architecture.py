@@ -160,3 +160,8 @@ def test_load_model_needs_the_right_kind_of_checkpoint():
     image = load_image(STARRY, 40)[None]
     out = load_model(LEGACY_STYLIZER, backend="eager").run(image)
     assert out.shape == image.shape
+
+
+def test_no_two_modules_share_a_file_name():
+    names = [p.name for p in (ROOT / "stylenet").rglob("*.py") if p.name != "__init__.py"]
+    assert sorted(names) == sorted(set(names))
