@@ -12,12 +12,8 @@ from conftest import FAST, ROOT, SHARED
 def test_a_wheel_install_runs_every_command_from_another_directory(tmp_path):
     target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--target", str(target), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "--target", str(target), str(ROOT)], check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(target), "STYLENET_SHARED": str(SHARED)}
 
     def stylenet(*args: str) -> subprocess.CompletedProcess:
