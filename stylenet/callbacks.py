@@ -1,13 +1,19 @@
-"""Lightning callbacks: sample grids of validation images and the system's outputs."""
+"""Lightning callbacks: sample grids of the system's outputs; the resumable last checkpoint, preemption included."""
 
 from __future__ import annotations
 
+import logging
+import signal
+from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from stylenet.imageio import save_image
+
+log = logging.getLogger(__name__)
 
 
 class SampleGrid(L.Callback):
@@ -45,3 +51,48 @@ class SampleGrid(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.write(trainer, module)
+
+
+class LastCheckpoint(L.Callback):
+    """Owns ``dirpath/last.ckpt``: written at the end of every ``every_n_train_steps``-th step, of the last
+    step (``max_steps``), and of the step in which a preemption signal came (SIGTERM, or SIGUSR1 as SLURM's
+    ``--signal`` sends), after which training stops. ``ckpt_path=<dirpath>/last.ckpt`` resumes exactly there,
+    data order included.
+
+    Every save happens at a step's end (``ModelCheckpoint``'s ``save_last`` also saves at the end of training,
+    where a ``max_steps`` stop mid-epoch is recorded as a finished epoch). The signal handler only records the
+    signal; the checkpoint goes through the trainer's checkpoint IO (atomically), on every process at once
+    under DDP (a signal on any process stops all of them). Handlers in place before training are put back.
+    """
+
+    def __init__(
+        self, dirpath: str | Path, every_n_train_steps: int = 200, signals: Sequence[str] = ("SIGTERM", "SIGUSR1")
+    ) -> None:
+        self.path = Path(dirpath) / "last.ckpt"
+        self.every_n_train_steps = every_n_train_steps
+        self.signals = [signal.Signals[name] for name in signals]
+        self.received: signal.Signals | None = None
+        self._previous: dict[signal.Signals, object] = {}
+
+    def _record(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = signal.Signals(signum)
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.received = None
+        self._previous = {sig: signal.signal(sig, self._record) for sig in self.signals}
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args: object) -> None:
+        step = trainer.global_step
+        preempted = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
+        periodic = self.every_n_train_steps > 0 and step % self.every_n_train_steps == 0
+        if preempted or periodic or step == trainer.max_steps:
+            trainer.save_checkpoint(self.path)
+        if preempted:
+            name = self.received.name if self.received else "a preemption signal on another process"
+            log.warning("%s at step %d: saved %s; resume with ckpt_path=%s", name, step, self.path, self.path)
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}

@@ -35,6 +35,21 @@ def compose_config(name: str = "train", overrides: Sequence[str] = ()) -> DictCo
         return compose(name, overrides=list(overrides))
 
 
+PACKAGED_STYLES = Path(__file__).with_name("styles")
+
+
+def style_image(local: str, packaged: str | None = None) -> str:
+    """A style preset's image: the ``local`` file if it exists, else the public-domain copy shipped as
+    ``stylenet/styles/<packaged>``; raises ``FileNotFoundError`` saying which file to put where."""
+    if Path(local).is_file():
+        return local
+    if packaged and (PACKAGED_STYLES / packaged).is_file():
+        return str(PACKAGED_STYLES / packaged)
+    raise FileNotFoundError(
+        f"style image not found: {local}; put the painting there, or choose any image with style.image=/path/to.jpg"
+    )
+
+
 def _mul(*values: float) -> float:
     result = 1.0
     for value in values:
@@ -48,11 +63,14 @@ def _embedding_dim(arch: str, taps: Sequence[str]) -> int:
 
 def register_resolvers() -> None:
     """``${mul:a,b}``: product of numbers (loss weights times the backbone's scale);
-    ``${embedding_dim:arch,taps}``: length of the mean/std style embedding of ``taps`` on VGG ``arch``."""
+    ``${embedding_dim:arch,taps}``: length of the mean/std style embedding of ``taps`` on VGG ``arch``;
+    ``${style_image:local,packaged}``: see :func:`style_image`."""
     if not OmegaConf.has_resolver("mul"):
         OmegaConf.register_new_resolver("mul", _mul)
     if not OmegaConf.has_resolver("embedding_dim"):
         OmegaConf.register_new_resolver("embedding_dim", _embedding_dim)
+    if not OmegaConf.has_resolver("style_image"):
+        OmegaConf.register_new_resolver("style_image", style_image)
 
 
 register_resolvers()

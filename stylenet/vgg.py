@@ -7,6 +7,7 @@ only as deep as the deepest requested tap.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import torch
 import torchvision
 from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,39 +96,69 @@ def receptive_field(layers: Sequence[nn.Module]) -> PoolGeometry:
     return PoolGeometry(kernel=size, stride=jump, padding=-start)
 
 
+def _features_only(state: object, source: str) -> dict[str, Tensor]:
+    """The ``features`` part of a features-only or full torchvision VGG state dict, floats as float32."""
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{source} does not hold a state dict")
+    if any(key.startswith("features.") for key in state):
+        state = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def _features_state_dict(path: Path) -> dict[str, Tensor]:
-    """Read a features-only or full torchvision VGG state dict; floats are cast to float32."""
+    """Read a features-only or full torchvision VGG state dict from a file."""
     if not path.is_file():
         raise FileNotFoundError(f"VGG weights file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ValueError(f"cannot read VGG weights from {path}: {error}") from error
-    if isinstance(state, Mapping) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path} does not hold a state dict")
-    if any(key.startswith("features.") for key in state):
-        state = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    return _features_only(state, str(path))
+
+
+def _enum_state_dict(arch: str, name: str) -> dict[str, Tensor]:
+    """torchvision's weights for ``arch`` (``WEIGHT_ENUMS[arch][name]``) through its own download and cache
+    (``$TORCH_HOME/hub/checkpoints``, with a progress bar the first time); only ``features`` is kept."""
+    weights = WEIGHT_ENUMS[arch][name]
+    state = weights.get_state_dict(progress=True, weights_only=True)
+    return _features_only(state, f"torchvision {weights}")
+
+
+def is_weights_enum(arch: str, weights: object) -> bool:
+    """Whether ``weights`` names a member of torchvision's weights enum for ``arch`` (or ``DEFAULT``)."""
+    return isinstance(weights, str) and (weights == "DEFAULT" or weights in WEIGHT_ENUMS[arch].__members__)
+
+
+def resolve_weights(arch: str, weights: str | Path | None, fallback: str | None = None) -> str | Path | None:
+    """``weights``, or the ``fallback`` weights-enum name when ``weights`` names a file that does not exist (a
+    machine without the local copy: torchvision then downloads it once into torch's cache). A file always wins."""
+    if fallback is None or weights is None or is_weights_enum(arch, weights) or Path(weights).expanduser().is_file():
+        return weights
+    if not is_weights_enum(arch, fallback):
+        raise ValueError(f"unknown {arch} weights-enum fallback {fallback!r}")
+    log.info("no VGG weights file at %s: using torchvision's %s %s (downloaded once)", weights, arch, fallback)
+    return fallback
 
 
 def build_features(arch: str, weights: str | Path | None) -> nn.Sequential:
     """VGG ``features`` for ``arch`` with ``weights``: a weights-enum name, a file, or None (random)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown VGG architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    enum = WEIGHT_ENUMS[arch]
-    if isinstance(weights, str) and (weights == "DEFAULT" or weights in enum.__members__):
-        return ARCHITECTURES[arch](weights=enum[weights]).features
     # features only: building the whole model would also initialise its 120M-parameter classifier
     features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs[LAYER_CONFIGS[arch]])
-    if weights is not None:
-        path = Path(weights).expanduser()
-        state = _features_state_dict(path)
-        try:
-            features.load_state_dict(state, strict=True)
-        except RuntimeError as error:
-            raise ValueError(f"{path} does not hold {arch} features weights: {error}") from error
+    if weights is None:
+        return features
+    if is_weights_enum(arch, weights):
+        state, source = _enum_state_dict(arch, str(weights)), f"torchvision {arch} {weights}"
+    else:
+        source = str(Path(weights).expanduser())
+        state = _features_state_dict(Path(source))
+    try:
+        features.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(f"{source} does not hold {arch} features weights: {error}") from error
     return features
 
 
@@ -137,6 +170,7 @@ class VGGEncoder(nn.Module):
         weights: a torchvision weights-enum member name (``"IMAGENET1K_V1"``, ``"DEFAULT"``; needs
             internet once), a path to a features-only or full VGG state dict, or None for random
             weights (tests only).
+        fallback_weights: a weights-enum name used when ``weights`` is a file that does not exist.
         taps: default taps returned by :meth:`forward`.
         style_weight_scale: the factor loss configs multiply the presets' style weights by on these
             weights (presets are tuned on torchvision's VGG16: 1.0; see ``conf/backbone/vgg19.yaml``).
@@ -150,9 +184,11 @@ class VGGEncoder(nn.Module):
         weights: str | Path | None = "DEFAULT",
         taps: Iterable[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
         style_weight_scale: float = 1.0,
+        fallback_weights: str | None = None,
     ) -> None:
         super().__init__()
         self.arch = arch
+        weights = resolve_weights(arch, weights, fallback_weights)
         self.weights = None if weights is None else str(weights)  # what checkpoints record to rebuild it
         self.style_weight_scale = float(style_weight_scale)
         features = build_features(arch, weights)

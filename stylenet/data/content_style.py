@@ -89,6 +89,7 @@ class ContentStyleDataModule(L.LightningDataModule):
         self.val_set: PairedCrops | None = None
 
     def setup(self, stage: str | None = None) -> None:
+        self.content.trainer = self.style.trainer = self.trainer  # each side shards a stream by rank
         self.content.setup(stage)
         self.style.setup(stage)
         self.val_set = PairedCrops(self.content.val_set, self.style.val_set)
