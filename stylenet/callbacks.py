@@ -62,7 +62,8 @@ class LastCheckpoint(L.Callback):
     Every save happens at a step's end (``ModelCheckpoint``'s ``save_last`` also saves at the end of training,
     where a ``max_steps`` stop mid-epoch is recorded as a finished epoch). The signal handler only records the
     signal; the checkpoint goes through the trainer's checkpoint IO (atomically), on every process at once
-    under DDP (a signal on any process stops all of them). Handlers in place before training are put back.
+    under DDP (a signal on any process stops all of them); after a SIGUSR1 the handler that was in place
+    before (Lightning's SLURM requeue, submitit's) is called. Handlers in place before training are put back.
     """
 
     def __init__(
@@ -91,6 +92,9 @@ class LastCheckpoint(L.Callback):
             name = self.received.name if self.received else "a preemption signal on another process"
             log.warning("%s at step %d: saved %s; resume with ckpt_path=%s", name, step, self.path, self.path)
             trainer.should_stop = True
+            previous = self._previous.get(self.received)
+            if self.received == signal.SIGUSR1 and callable(previous):  # a cluster's requeue handler runs next
+                previous(self.received, None)
 
     def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         for sig, handler in self._previous.items():

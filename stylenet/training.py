@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -29,6 +30,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         atomic_save(checkpoint, path, lambda data, tmp: super(AtomicCheckpointIO, self).save_checkpoint(data, tmp))
 
 
+def resume_path(cfg: DictConfig) -> str | None:
+    """``cfg.ckpt_path``; ``last`` is the run's own ``checkpoints/last.ckpt`` if it exists (a requeued job
+    resumes, a first launch starts fresh)."""
+    if cfg.get("ckpt_path") != "last":
+        return cfg.get("ckpt_path")
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    return str(last) if last.is_file() else None
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build every part from ``cfg``, fit, and return the final logged metrics."""
     L.seed_everything(cfg.seed, workers=True)
@@ -40,7 +50,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    trainer.fit(system, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(system, datamodule=datamodule, ckpt_path=resume_path(cfg))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     log.info("final metrics: %s", metrics)
     return metrics

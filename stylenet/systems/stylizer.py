@@ -14,6 +14,7 @@ from torchvision.utils import make_grid
 from stylenet.checkpoint import file_sha256
 from stylenet.imageio import load_image
 from stylenet.losses import PerceptualLoss
+from stylenet.metrics import STYLE_TAPS, content_distance, style_distance
 from stylenet.systems.perceptual_system import OptimizerFactory, PerceptualSystem, SchedulerFactory
 
 
@@ -66,7 +67,9 @@ class Stylizer(PerceptualSystem):
         if compile:
             self.net.compile()
             self.loss.compile()
-        self.loss.set_style(load_image(style_image, style_size)[None])
+        style = load_image(style_image, style_size)[None]
+        self.loss.set_style(style)
+        self.register_buffer("style_image", style, persistent=False)
         self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
 
     def forward(self, images: Tensor) -> Tensor:
@@ -79,9 +82,24 @@ class Stylizer(PerceptualSystem):
     def step(self, images: Tensor, stage: str) -> Tensor | None:
         if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
             return None
-        terms = self.loss_terms(images)
+        stylized = self.net(images)
+        terms = self.loss(stylized, images)
         self.log_terms(terms, stage, images.shape[0])
+        if stage == "val":
+            self.log_distances(stylized, images)
         return terms["total"]
+
+    @torch.no_grad()
+    def log_distances(self, stylized: Tensor, images: Tensor) -> None:
+        """Scores that do not depend on the loss weights, as ``stylenet evaluate`` computes them on this
+        encoder: ``val/content_distance`` (relative relu2_2 error to the photo), ``val/style_distance`` (relative
+        Gram error to the style over relu1_1..relu5_1) and their sum ``val/distance`` (what sweeps minimise)."""
+        encoder = self.loss.encoder
+        output = encoder(stylized.float(), (*STYLE_TAPS, "relu2_2"))
+        content = content_distance(output, encoder(images, ("relu2_2",)), "relu2_2").mean()
+        style = style_distance(output, encoder(self.style_image, STYLE_TAPS)).mean()
+        scores = {"val/content_distance": content, "val/style_distance": style, "val/distance": content + style}
+        self.log_dict(scores, batch_size=images.shape[0], on_epoch=True, sync_dist=True)
 
     @torch.no_grad()
     def sample_grid(self, datamodule: L.LightningDataModule, num_images: int) -> Tensor:
