@@ -50,6 +50,26 @@ def style_image(local: str, packaged: str | None = None) -> str:
     )
 
 
+def auto_precision(accelerator: str) -> str:
+    """Lightning's precision for ``accelerator`` (``cpu``, ``gpu``/``cuda``): ``bf16-mixed`` where it computes
+    bf16 natively (a CPU with AVX512-BF16 or AMX, as :func:`stylenet.runtimes.native_bf16` asks OpenVINO; a
+    CUDA GPU with bf16), else ``32-true``."""
+    if accelerator == "cpu":
+        from stylenet.runtimes import native_bf16  # OpenVINO is only imported when a CPU run asks
+
+        return "bf16-mixed" if native_bf16() else "32-true"
+    import torch
+
+    return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def gpu_or_cpu(on_gpu: object, on_cpu: object) -> object:
+    """``on_gpu`` where CUDA is available, else ``on_cpu`` (``trainer=auto``'s schedule)."""
+    import torch
+
+    return on_gpu if torch.cuda.is_available() else on_cpu
+
+
 def _mul(*values: float) -> float:
     result = 1.0
     for value in values:
@@ -64,13 +84,18 @@ def _embedding_dim(arch: str, taps: Sequence[str]) -> int:
 def register_resolvers() -> None:
     """``${mul:a,b}``: product of numbers (loss weights times the backbone's scale);
     ``${embedding_dim:arch,taps}``: length of the mean/std style embedding of ``taps`` on VGG ``arch``;
-    ``${style_image:local,packaged}``: see :func:`style_image`."""
+    ``${style_image:local,packaged}``: see :func:`style_image`; ``${auto_precision:cpu}``: see :func:`auto_precision`;
+    ``${gpu_or_cpu:a,b}``: see :func:`gpu_or_cpu`."""
     if not OmegaConf.has_resolver("mul"):
         OmegaConf.register_new_resolver("mul", _mul)
     if not OmegaConf.has_resolver("embedding_dim"):
         OmegaConf.register_new_resolver("embedding_dim", _embedding_dim)
     if not OmegaConf.has_resolver("style_image"):
         OmegaConf.register_new_resolver("style_image", style_image)
+    if not OmegaConf.has_resolver("gpu_or_cpu"):
+        OmegaConf.register_new_resolver("gpu_or_cpu", gpu_or_cpu)
+    if not OmegaConf.has_resolver("auto_precision"):
+        OmegaConf.register_new_resolver("auto_precision", auto_precision)
 
 
 register_resolvers()

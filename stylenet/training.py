@@ -42,6 +42,7 @@ def resume_path(cfg: DictConfig) -> str | None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build every part from ``cfg``, fit, and return the final logged metrics."""
     L.seed_everything(cfg.seed, workers=True)
+    log.info("precision %s on %s (trainer.precision overrides it)", cfg.trainer.precision, cfg.trainer.accelerator)
     encoder = instantiate(cfg.backbone)
     loss = instantiate(cfg.loss, encoder=encoder)
     system = instantiate(cfg.system, net=instantiate(cfg.model), loss=loss)
