@@ -35,28 +35,38 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["state_dict"]
 
 
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    """The weights of 10 steps that never stopped (no loader workers; crops and order do not depend on them)."""
+    return weights(run(tmp_path_factory.mktemp("straight"), 10, 0, "ckpt_path=last"))  # nothing to resume: fresh
+
+
+def assert_same_weights(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    for key, value in expected.items():
+        torch.testing.assert_close(found[key], value, rtol=1e-5, atol=1e-6, msg=key)
+
+
 @pytest.mark.parametrize("workers", [0, 2])
-def test_half_a_run_then_resume_gives_the_weights_of_the_whole_run(tmp_path, workers):
+def test_half_a_run_then_resume_gives_the_weights_of_the_whole_run(tmp_path, workers, straight):
     # 8 photos in batches of 2: 4 steps an epoch; the resume at step 5 is in the middle of the second epoch
-    straight = run(tmp_path / "straight", 10, workers)
-    half = run(tmp_path / "half", 5, workers)
-    resumed = run(tmp_path / "half", 10, workers, f"ckpt_path={half}")
+    half = run(tmp_path, 5, workers)
+    resumed = run(tmp_path, 10, workers, f"ckpt_path={half}")
     assert torch.load(resumed, weights_only=True)["global_step"] == 10
-    for key, value in weights(straight).items():
-        torch.testing.assert_close(weights(resumed)[key], value, rtol=1e-5, atol=1e-6, msg=key)
-    other = run(tmp_path / "other", 10, workers, "data.seed=1")  # the check can fail: another order differs
-    assert any(not torch.allclose(weights(other)[k], v, atol=1e-4) for k, v in weights(straight).items())
+    assert_same_weights(weights(resumed), straight)
+
+
+def test_another_seed_gives_other_weights(tmp_path, straight):
+    other = weights(run(tmp_path, 10, 0, "data.seed=1"))  # the comparison above can fail
+    assert any(not torch.allclose(other[k], v, atol=1e-4) for k, v in straight.items())
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGUSR1"])
-def test_a_preemption_signal_saves_the_current_step_and_the_resumed_run_matches(tmp_path, signal_name):
-    straight = run(tmp_path / "straight", 10, 0, "ckpt_path=last")  # nothing to resume yet: a fresh start
+def test_a_preemption_signal_saves_the_current_step_and_the_resumed_run_matches(tmp_path, signal_name, straight):
     target = f"+callbacks.preempt._target_={__name__}.SignalAtStep"
-    run(tmp_path / "cut", 10, 0, target, "+callbacks.preempt.step=2", f"+callbacks.preempt.signal_name={signal_name}")
-    saved = tmp_path / "cut/checkpoints/last.ckpt"
+    run(tmp_path, 10, 0, target, "+callbacks.preempt.step=2", f"+callbacks.preempt.signal_name={signal_name}")
+    saved = tmp_path / "checkpoints/last.ckpt"
     assert torch.load(saved, weights_only=True)["global_step"] == 3  # the step during which the signal came
-    assert not list((tmp_path / "cut/checkpoints").glob(".*.tmp"))
+    assert not list((tmp_path / "checkpoints").glob(".*.tmp"))
     assert signal.getsignal(signal.Signals[signal_name]) is not None  # handlers restored, the process lives on
-    resumed = run(tmp_path / "cut", 10, 0, "ckpt_path=last")  # as a requeued cluster job resumes
-    for key, value in weights(straight).items():
-        torch.testing.assert_close(weights(resumed)[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    resumed = run(tmp_path, 10, 0, "ckpt_path=last")  # as a requeued cluster job resumes
+    assert_same_weights(weights(resumed), straight)

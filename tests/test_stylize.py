@@ -1,7 +1,10 @@
-"""stylenet stylize: real photos of every mode, a corrupt file, tiling without seams, colour, strength, overwrite."""
+"""stylenet stylize: real photos of every mode, a corrupt file, tiling without seams, colour, strength, overwrite,
+alpha and 16-bit samples kept, automatic tiling within a memory budget."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -47,7 +50,7 @@ def test_stylize_folder_of_mixed_images(checkpoint, tmp_path, capsys):
     assert "failed 1" in report.err and "truncated.jpg" in report.err
     for name, (width, height) in displayed.items():
         result = Image.open(outputs / name)
-        assert result.mode == "RGB" and max(result.size) == 96
+        assert result.mode == ("RGBA" if name == "alpha.png" else "RGB") and max(result.size) == 96
         assert abs(result.width / result.height - width / height) < 0.02, f"{name} lost its orientation or aspect"
     assert not (outputs / "truncated.jpg").exists()
     assert list((tmp_path / "cache").glob("*.onnx")), "the default CPU path runs a cached ONNX export"
@@ -145,3 +148,63 @@ def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, 
     difference = (load_model(checkpoint, precision="bf16", cache_dir=tmp_path).run(photo) - expected).abs()
     assert difference.max() > DEFAULT_TOLERANCE  # bf16 really ran
     assert difference.mean() < BF16_MEAN_TOLERANCE / 2 and difference.max() < 0.25
+
+
+def eager_stylize(checkpoint, source, output, *options: str) -> int:
+    return main(
+        ["stylize", str(source), "-m", str(checkpoint), "-o", str(output), "--backend", "eager", "--quiet", *options]
+    )
+
+
+def test_alpha_is_kept_bit_exact_where_the_format_holds_it_and_composited_elsewhere(checkpoint, tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    photo = Image.open(NEURAL_STYLE / "golden_gate.jpg").convert("RGB").resize((240, 180))
+    alpha = Image.linear_gradient("L").resize(photo.size).point(lambda a: 0 if a < 40 else a)  # a clear band too
+    rgba = photo.copy()
+    rgba.putalpha(alpha)
+    rgba.save(inputs / "cutout.png")
+    rgba.save(inputs / "cutout.gif", transparency=0)  # GIF holds a transparent palette entry, not an alpha channel
+    assert eager_stylize(checkpoint, inputs, tmp_path / "out") == 0
+    result = Image.open(tmp_path / "out/cutout.png")
+    assert result.mode == "RGBA"
+    assert np.array_equal(np.asarray(result)[..., 3], np.asarray(alpha))
+    stylized = np.asarray(result)[..., :3].astype(float)
+    assert np.abs(stylized - np.asarray(photo)).mean() > 10, "the colour was stylised"
+    assert "cutout.gif: dropped the alpha channel (composited on white)" in capsys.readouterr().err
+    assert "transparency" not in Image.open(tmp_path / "out/cutout.gif").info
+
+
+def test_sixteen_bit_inputs_give_sixteen_bit_pngs_or_say_they_were_reduced(checkpoint, tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    photo = np.asarray(Image.open(TUBINGEN).convert("RGB").resize((200, 150)), dtype=np.float64) / 255
+    shade = np.linspace(0.0, 1.0, 200)[None, :, None]  # a smooth gradient: 16-bit levels that 8 bits round away
+    deep = np.round((photo * 0.9 + shade * 0.1) * 65535).astype(np.uint16)
+    assert cv2.imwrite(str(inputs / "deep.png"), deep[..., ::-1])  # OpenCV writes BGR
+    Image.fromarray(deep[..., 1]).save(inputs / "deep.pgm")  # 16-bit greyscale PGM: mode I
+    assert eager_stylize(checkpoint, inputs, tmp_path / "out") == 0
+    result = cv2.imread(str(tmp_path / "out/deep.png"), cv2.IMREAD_UNCHANGED)
+    assert result.dtype == np.uint16 and result.shape == (150, 200, 3)
+    assert np.mean(result % 257 != 0) > 0.5, "more levels than an 8-bit image widened to 16 bits"
+    eight_bit = tmp_path / "in8"
+    eight_bit.mkdir()
+    Image.fromarray(np.round(deep / 257).astype(np.uint8)).save(eight_bit / "deep.png")
+    assert eager_stylize(checkpoint, eight_bit, tmp_path / "out8") == 0
+    reference = np.asarray(Image.open(tmp_path / "out8/deep.png"), dtype=np.float64) / 255
+    assert np.abs(result[..., ::-1] / 65535 - reference).mean() < 0.01, "the same stylisation at 16 bits"
+    assert "deep.pgm: reduced 16-bit samples to 8 bits: .pgm holds 8" in capsys.readouterr().err
+    assert Image.open(tmp_path / "out/deep.pgm").mode == "RGB"
+
+
+def test_an_image_over_the_memory_budget_is_tiled_and_matches_the_untiled_output(checkpoint, tmp_path, capsys):
+    whole, tiled = tmp_path / "whole", tmp_path / "tiled"
+    assert eager_stylize(checkpoint, TUBINGEN, whole, "--size", "1500") == 0
+    assert "tiles" not in capsys.readouterr().err
+    assert eager_stylize(checkpoint, TUBINGEN, tiled, "--size", "1500", "--memory-budget", "0.05") == 0
+    notice = [line for line in capsys.readouterr().err.splitlines() if "memory budget" in line]
+    assert len(notice) == 1 and "tubingen.jpg: 1500x1124 needs" in notice[0] and "px tiles" in notice[0]
+    expected, found = (pil_to_tensor(Image.open(folder / TUBINGEN.name)) for folder in (whole, tiled))
+    assert expected.shape == found.shape == (3, 1124, 1500)
+    assert (found - expected).abs().mean() < 0.05
+    assert not torch.equal(found, expected), "it really ran in tiles"

@@ -4,11 +4,20 @@
     stylenet stylize 'photos/*.jpg' -m starry.onnx -o stylized/ --size 1024 --strength 0.8 --preserve-color
     stylenet stylize big.tif -m starry.ckpt -o stylized/ --tile 1024 --overlap 64
     stylenet stylize photos/ -m metanet.ckpt --style a.jpg b.jpg --style-blend 0.7 0.3 -o blended/
+    stylenet stylize photos/ -m starry.ckpt -o stylized/ --devices 4 --accelerator cpu
 
 Inputs are files, folders (their images, not recursive) or glob patterns. Each output has the input's
-name and size (or longest side ``--size``). An unreadable input is reported and skipped; the command
-ends with a summary and exits with status 1 if any input failed. Existing outputs are kept unless
-``--overwrite``.
+name, format and size (or longest side ``--size``). It keeps the input's alpha channel where its format
+holds one (PNG, WebP, TIFF; elsewhere it is composited on white, with a notice) and 16 bits per sample
+for 16-bit PNG and TIFF inputs (a format of 8 bits says it reduced them). An unreadable input is reported
+and skipped; the command ends with a summary and exits with status 1 if any input failed. Existing
+outputs are kept unless ``--overwrite``, and every output is written under a temporary name and then
+renamed, so a stopped run is resumed by running it again.
+
+An image whose untiled run would need more than ``--memory-budget`` GB (default: half the available
+memory; :mod:`stylenet.memory` estimates it from the image size) is tiled, with a notice; that needs a
+checkpoint. ``--devices N`` runs the checkpoint's eager network in N processes through Lightning
+(:mod:`stylenet.batch_stylize`; DDP over gloo with ``--accelerator cpu``), which share the budget.
 """
 
 from __future__ import annotations
@@ -16,14 +25,16 @@ from __future__ import annotations
 import argparse
 import glob
 import sys
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from stylenet.imageio import IMAGE_SUFFIXES, ImageReadError, load_image, save_image
-from stylenet.inference import BACKENDS, Model, StyleOptions, load_model, stylize
+from stylenet.imageio import IMAGE_SUFFIXES, ImageReadError, Picture, read_picture
+from stylenet.inference import BACKENDS, MODEL_FILE_BACKENDS, Model, StyleOptions, image_network, load_model, stylize
+from stylenet.memory import GB, default_budget, plan_tiling, untiled_bytes
+from stylenet.output_files import Summary, notify, output_targets
 from stylenet.runtimes import PRECISIONS
 
 HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
@@ -43,22 +54,6 @@ def collect_inputs(sources: list[str]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-@dataclass
-class Summary:
-    """What happened to each input."""
-
-    written: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    failed: dict[Path, str] = field(default_factory=dict)
-
-    def report(self) -> str:
-        lines = [f"stylised {len(self.written)}, skipped {len(self.skipped)}, failed {len(self.failed)}"]
-        if self.skipped:
-            lines.append("skipped (output exists; --overwrite replaces it): " + ", ".join(map(str, self.skipped)))
-        lines += [f"failed: {message}" for message in self.failed.values()]
-        return "\n".join(lines)
-
-
 def stylize_files(
     model: Model,
     inputs: list[Path],
@@ -68,50 +63,53 @@ def stylize_files(
     batch_size: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    budget: float | None = None,
 ) -> Summary:
-    """Stylise every input into ``output_dir``; consecutive images of one size run in batches of ``batch_size``."""
-    summary = Summary()
-    batch: list[tuple[Path, Path, torch.Tensor]] = []
+    """Stylise every input into ``output_dir``; consecutive images of one size run in batches of ``batch_size``
+    that fit in the memory ``budget`` (bytes, default half the available memory), and an image that alone would
+    not is tiled."""
+    budget = budget or default_budget(model.device)
+    pairs, clashes = output_targets(inputs, output_dir)
+    summary = Summary(failed=clashes)
+    batch: list[tuple[Path, Path, Picture]] = []
 
     def flush() -> None:
         if not batch:
             return
-        stylized = stylize(model, torch.stack([image for _, _, image in batch]), options)
-        for (source, target, _), image in zip(batch, stylized, strict=True):
-            try:
-                summary.written.append(save_image(image, target))
-            except (OSError, ValueError) as error:
-                summary.failed[source] = f"{source}: cannot write {target} ({error})"
+        images = torch.stack([picture.rgb for _, _, picture in batch])
+        try:
+            planned, notice = plan_tiling(options, images.shape, model, budget, str(batch[0][0]))
+        except ValueError as error:
+            summary.failed |= {source: str(error) for source, _, _ in batch}
+            batch.clear()
+            return
+        if notice:
+            notify(notice)
+        for (source, target, picture), image in zip(batch, stylize(model, images, planned), strict=True):
+            summary.save(source, target, replace(picture, rgb=image))
         batch.clear()
 
-    claimed: dict[Path, Path] = {}
-    for source in tqdm(inputs, desc="stylize", unit="image", disable=not progress):
-        target = output_dir / source.name
-        if target in claimed:
-            summary.failed[source] = f"{source}: output name {target} is already taken by {claimed[target]}"
-            continue
-        claimed[target] = source
+    for source, target in tqdm(pairs, desc="stylize", unit="image", disable=not progress):
         if target.exists() and not overwrite:
             summary.skipped.append(source)
             continue
         try:
-            image = load_image(source, size)
+            picture = read_picture(source, size)
         except (ImageReadError, FileNotFoundError) as error:
             summary.failed[source] = str(error)
             continue
-        if batch and batch[0][2].shape != image.shape:
+        shape = (len(batch) + 1, *picture.rgb.shape)
+        if batch and (batch[0][2].rgb.shape != picture.rgb.shape or untiled_bytes(shape, model) > budget):
             flush()
-        batch.append((source, target, image))
+        batch.append((source, target, picture))
         if len(batch) == batch_size:
             flush()
     flush()
     return summary
 
 
-def run(args: argparse.Namespace) -> int:
-    inputs = collect_inputs(args.inputs)
-    if not inputs:
-        raise SystemExit(f"stylenet stylize: error: no images found in {' '.join(args.inputs)}")
+def stylize_here(args: argparse.Namespace, inputs: list[Path], options: StyleOptions, budget: float | None) -> Summary:
+    """The single-process path: the model on ``--device`` with ``--backend``."""
     try:
         model = load_model(
             args.model, args.device, args.backend, args.cache_dir, args.style, args.style_blend, args.precision
@@ -122,13 +120,51 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.model}: {model.backend}, {model.precision} on {model.device}", file=sys.stderr)
     if args.tile and model.net is None:
         raise SystemExit(f"stylenet stylize: error: --tile needs a checkpoint, not a {model.backend} model")
-    options = StyleOptions(args.strength, args.preserve_color, args.tile, args.overlap, args.stats_size)
+    output, progress = Path(args.output), not args.quiet
     try:
-        summary = stylize_files(
-            model, inputs, Path(args.output), options, args.size, args.batch_size, args.overwrite, not args.quiet
+        return stylize_files(
+            model, inputs, output, options, args.size, args.batch_size, args.overwrite, progress, budget
         )
     except ValueError as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
+
+
+def stylize_on_devices(
+    args: argparse.Namespace, inputs: list[Path], options: StyleOptions, budget: float | None
+) -> Summary | None:
+    """``--devices N``: the checkpoint's eager network through Lightning (:mod:`stylenet.batch_stylize`); the
+    summary on rank 0, None on the other processes."""
+    from stylenet.batch_stylize import stylize_distributed  # Lightning is imported only for --devices
+
+    if Path(args.model).suffix.lower() in MODEL_FILE_BACKENDS or args.backend not in ("auto", "eager"):
+        raise SystemExit("stylenet stylize: error: --devices runs a checkpoint's eager network, not another backend")
+    if args.precision == "bf16" or args.batch_size > 1:
+        raise SystemExit("stylenet stylize: error: --devices runs fp32, one image at a time per process")
+    try:
+        net, _, _ = image_network(args.model, args.style, args.style_blend)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"stylenet stylize: error: {error}") from error
+    pairs, clashes = output_targets(inputs, Path(args.output))
+    summary = stylize_distributed(
+        net, pairs, options, args.size, args.overwrite, args.devices, args.accelerator, budget, not args.quiet
+    )
+    if summary is not None:
+        summary.failed |= clashes
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = collect_inputs(args.inputs)
+    if not inputs:
+        raise SystemExit(f"stylenet stylize: error: no images found in {' '.join(args.inputs)}")
+    options = StyleOptions(args.strength, args.preserve_color, args.tile, args.overlap, args.stats_size)
+    budget = args.memory_budget * GB if args.memory_budget else None
+    if args.devices:
+        summary = stylize_on_devices(args, inputs, options, budget)
+        if summary is None:  # another process of the run: rank 0 reports
+            return 0
+    else:
+        summary = stylize_here(args, inputs, options, budget)
     print(summary.report(), file=sys.stderr if summary.failed else sys.stdout)
     return 1 if summary.failed else 0
 
@@ -144,6 +180,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
     return value
 
 
@@ -178,6 +221,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stats-size", type=positive_int, default=1024, help="longest side of the instance-norm statistics pass"
     )
+    parser.add_argument(
+        "--memory-budget",
+        type=positive_float,
+        help="GB an image may add to memory; larger ones are tiled (default: half the available memory)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=positive_int,
+        help="run the checkpoint's eager network in N processes through Lightning (DDP; over gloo on CPUs)",
+    )
+    parser.add_argument("--accelerator", default="auto", help="with --devices: cpu, gpu, auto, ... (Lightning's)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

@@ -174,7 +174,8 @@ class MetaTransformNet(nn.Module):
         params: dict[str, Tensor] = {}
         groups = (code / self.group_width).split(self.group_width, dim=1)  # cheaper than scaling the weights
         for names, head, group in zip(self.generated, self.heads, groups, strict=True):
-            flat = head(group).float()  # under bf16 autocast too: instance norm takes fp32 scale and shift
+            # at least fp32, also under bf16 autocast: the instance norms take their scale and shift in fp32
+            flat = head(group).to(torch.promote_types(self.hidden[1].weight.dtype, torch.float32))
             values = flat.split([self.shapes[name].numel() for name in names], dim=1)
             params.update({name: v.reshape(-1, *self.shapes[name]) for name, v in zip(names, values, strict=True)})
             weight = params[names[0]]
