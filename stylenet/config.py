@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
@@ -58,15 +59,11 @@ def auto_precision(accelerator: str) -> str:
         from stylenet.runtimes import native_bf16  # OpenVINO is only imported when a CPU run asks
 
         return "bf16-mixed" if native_bf16() else "32-true"
-    import torch
-
     return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
 
 
 def gpu_or_cpu(on_gpu: object, on_cpu: object) -> object:
     """``on_gpu`` where CUDA is available, else ``on_cpu`` (``trainer=auto``'s schedule)."""
-    import torch
-
     return on_gpu if torch.cuda.is_available() else on_cpu
 
 

@@ -8,7 +8,6 @@ stopped. A streamed dataset resumes through ``datasets``' own iterable state.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import zlib
 from collections.abc import Iterator, Mapping
@@ -168,9 +167,9 @@ class StreamedCrops(IterableDataset):
 
     def __iter__(self) -> Iterator[Tensor | None]:
         for position, row in enumerate(self.images):
-            item, label = row[self.column], f"stream item {position}"
-            name = item.get("path") or hashlib.sha256(item.get("bytes") or b"").hexdigest()
-            yield square_crop(item, self.size, zlib.crc32(f"{self.seed} {name}".encode()), label)
+            item = row[self.column]
+            name = (item.get("path") or "").encode() or item.get("bytes") or b""
+            yield square_crop(item, self.size, zlib.crc32(name, self.seed & 0xFFFFFFFF), f"stream item {position}")
 
     def set_epoch(self, epoch: int) -> None:
         self.images.set_epoch(epoch)
@@ -247,9 +246,8 @@ class ImageDataModule(L.LightningDataModule):
             return self.source, self.streaming
         fallback = {**self.source, "data_dir": None, "where": {}, **self.fallback}
         streaming = bool(fallback.pop("streaming", self.streaming))
-        log.warning(
-            "no local images at %s: reading %s instead%s", data_dir, fallback["path"], streaming * " (streamed)"
-        )
+        how = " (streamed)" if streaming else ""
+        log.warning("no local images at %s: reading %s instead%s", data_dir, fallback["path"], how)
         return fallback, streaming
 
     def setup(self, stage: str | None = None) -> None:

@@ -70,6 +70,7 @@ class Stylizer(PerceptualSystem):
         style = load_image(style_image, style_size)[None]
         self.loss.set_style(style)
         self.register_buffer("style_image", style, persistent=False)
+        self.style_features: dict[str, Tensor] = {}  # of the style image at the scoring taps, per validation
         self.style = {"image": Path(style_image).name, "sha256": file_sha256(style_image), "size": style_size}
 
     def forward(self, images: Tensor) -> Tensor:
@@ -90,6 +91,10 @@ class Stylizer(PerceptualSystem):
         return terms["total"]
 
     @torch.no_grad()
+    def on_validation_epoch_start(self) -> None:
+        self.style_features = self.loss.encoder(self.style_image, STYLE_TAPS)
+
+    @torch.no_grad()
     def log_distances(self, stylized: Tensor, images: Tensor) -> None:
         """Scores that do not depend on the loss weights, as ``stylenet evaluate`` computes them on this
         encoder: ``val/content_distance`` (relative relu2_2 error to the photo), ``val/style_distance`` (relative
@@ -97,7 +102,7 @@ class Stylizer(PerceptualSystem):
         encoder = self.loss.encoder
         output = encoder(stylized.float(), (*STYLE_TAPS, "relu2_2"))
         content = content_distance(output, encoder(images, ("relu2_2",)), "relu2_2").mean()
-        style = style_distance(output, encoder(self.style_image, STYLE_TAPS)).mean()
+        style = style_distance(output, self.style_features).mean()
         scores = {"val/content_distance": content, "val/style_distance": style, "val/distance": content + style}
         self.log_dict(scores, batch_size=images.shape[0], on_epoch=True, sync_dist=True)
 
