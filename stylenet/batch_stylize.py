@@ -152,4 +152,6 @@ def stylize_distributed(
     )
     loader = DataLoader(InputFiles(pairs, size, overwrite), batch_size=1, collate_fn=single_item)
     trainer.predict(PredictNet(net, options, budget), loader, return_predictions=False)
+    if torch.distributed.is_initialized():  # gloo's threads abort the process if the group outlives Python
+        torch.distributed.destroy_process_group()
     return writer.summary if trainer.is_global_zero else None
