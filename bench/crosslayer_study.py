@@ -15,6 +15,10 @@ content image, or at the noise image for textures), so that all configurations g
 style pressure and their final style losses read as fractions of the initial one.
 
     python bench/crosslayer_study.py --steps 40 --out docs
+    python bench/crosslayer_study.py --precision bf16 --out docs     # under bf16 autocast: *_bf16.png sheets
+
+``--precision bf16`` runs every loss evaluation under ``torch.autocast`` in bf16 (the images being optimised
+stay fp32), as bf16-mixed training does.
 """
 
 from __future__ import annotations
@@ -189,6 +193,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--texture-steps", type=int, default=40, help="L-BFGS steps per texture")
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: under bf16 autocast")
     return parser.parse_args()
 
 
@@ -199,11 +204,13 @@ def main() -> None:
     print(
         f"VGG16, {args.size} px, Adam lr {args.lr}, {args.steps} steps from the content; content "
         f"{args.content_layers} weight {args.content_weight}, style scale {args.style_scale}; "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads; {args.precision}"
     )
     start = time.perf_counter()
-    save_sheet(stylization_study(args, encoder), 4, args.out / "crosslayer_study.png")
-    save_sheet(texture_study(args, encoder), 4, args.out / "texture_study.png")
+    suffix = "" if args.precision == "fp32" else f"_{args.precision}"
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        save_sheet(stylization_study(args, encoder), 4, args.out / f"crosslayer_study{suffix}.png")
+        save_sheet(texture_study(args, encoder), 4, args.out / f"texture_study{suffix}.png")
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -28,13 +28,13 @@ from pathlib import Path
 import psutil
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from stylenet.checkpoint import load as load_checkpoint
 from stylenet.config import shared_dir
 from stylenet.imageio import load_image
-from stylenet.models import TransformNet
 from stylenet.models.subpixel import fold_upsampling
 from stylenet.runtimes import native_bf16, onnx_session, openvino_runner, run_onnx, to_onnx
 
@@ -122,6 +122,12 @@ def measure(
     }
 
 
+def bf16(net: nn.Module, images: Tensor) -> Tensor:
+    """``net(images)`` under CUDA bf16 autocast."""
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        return net(images)
+
+
 def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, Runner]:
     """The ways to run ``net`` on ``device``: eager first (the reference), then the exported formats."""
     net = net.to(device).eval()
@@ -132,6 +138,10 @@ def backends(net: nn.Module, device: torch.device, workdir: Path) -> dict[str, R
         "eager folded": fold_upsampling(net),
         "torchscript (frozen)": torch.jit.freeze(torch.jit.script(net)),
     }
+    if device.type == "cuda":
+        runners["eager bf16 channels_last"] = lambda x: bf16(
+            channels_last, x.contiguous(memory_format=torch.channels_last)
+        )
     if device.type == "cpu":
         plain = onnx_session(to_onnx(net, workdir / "net.onnx", fold=False))
         folded = onnx_session(to_onnx(net, workdir / "folded.onnx"))
@@ -160,6 +170,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median reported)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument(
+        "--devices", nargs="+", choices=["cpu", "cuda"], help="default: the CPU, and CUDA where available"
+    )
     parser.add_argument("--photo", type=Path, default=shared_dir() / "images/content/kodak24/kodim23.jpg")
     args = parser.parse_args()
     if args.threads:
@@ -167,9 +180,9 @@ def main() -> None:
     if args.checkpoint:
         net = load_checkpoint(args.checkpoint).network
     else:
-        config = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
-        net = TransformNet(**{k: v for k, v in config.items() if k != "_target_"})
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+        net = instantiate(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
+    names = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = [torch.device(name) for name in names]
     photo = load_image(args.photo)[None]
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, repeats {args.repeats}, photo {args.photo.name}"

@@ -1,6 +1,7 @@
-"""The two training steps bench/train_step.py times and tests/test_train_step_numerics.py compares.
+"""The training steps bench/train_step.py times and tests/test_train_step_numerics.py compares.
 
-:func:`stylizer_step` is the library's (:meth:`stylenet.systems.Stylizer.loss_terms`, as Lightning runs it).
+:func:`stylizer_step` is the library's (:meth:`stylenet.systems.Stylizer.loss_terms`, as Lightning runs it),
+:func:`metanet_step` the meta network's (:meth:`stylenet.systems.MetaStylizer.step`).
 :func:`plain_step` is the plain eager fp32 NCHW step of pytorch/examples' fast_neural_style computing the same
 loss terms with the same weights the straightforward way: a second, NCHW VGG runs to the deepest tap of all on
 both the output and the content, the Gram matrices are a plain batched matmul and the style targets are
@@ -15,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from stylenet.losses import GramLoss, PerceptualLoss, StyleLoss
-from stylenet.systems import Stylizer
+from stylenet.systems import MetaStylizer, Stylizer
 from stylenet.vgg import VGGEncoder
 
 
@@ -93,3 +94,19 @@ def stylizer_step(
     terms["total"].backward()
     optimizer.step()
     return {name: value.detach() for name, value in terms.items()}
+
+
+def metanet_step(
+    system: MetaStylizer,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, Tensor],
+    autocast: torch.dtype | None = None,
+) -> Tensor:
+    """One step of ``system``'s meta network on ``{"content": (B, 3, H, W), "style": (S, 3, h, w)}``, in
+    ``autocast`` mixed precision if given; returns the detached total loss."""
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast(batch["content"].device.type, dtype=autocast, enabled=autocast is not None):
+        total = system.step(batch, "train")
+    total.backward()
+    optimizer.step()
+    return total.detach()

@@ -88,3 +88,22 @@ def test_replayed_instance_stats_reproduce_the_forward_pass(checkpoint):
         torch.testing.assert_close(net(image), expected)
     with pytest.raises(ValueError, match="no recorded statistics"), fixed_instance_stats(net, {}):
         pass
+
+
+def test_a_weights_only_export_is_small_loads_everywhere_and_stylises_alike(checkpoint, tmp_path):
+    from stylenet.cli import main
+    from stylenet.inference import load_model
+
+    target = tmp_path / "pretrained" / "starry"
+    assert main(["export", str(checkpoint), "--weights-only", "-o", str(target), "--check-image", str(TUBINGEN)]) == 0
+    shipped = target.with_suffix(".ckpt")
+    saved = torch.load(shipped, weights_only=True)
+    assert set(saved) == {"state_dict", "stylenet"}  # nothing for resuming
+    assert {v.dtype for v in saved["state_dict"].values() if v.is_floating_point()} == {torch.float16}
+    assert shipped.stat().st_size < 0.6 * checkpoint.stat().st_size
+    photo = load_image(KODAK[0], 160)[None]
+    original = load_model(checkpoint, backend="eager").run(photo)
+    assert (load_model(shipped, backend="eager").run(photo) - original).abs().max() < 0.02
+    assert load_checkpoint(shipped).metadata == load_checkpoint(checkpoint).metadata
+    # it never overwrites the checkpoint it reads
+    assert main(["export", str(shipped), "--weights-only", "-o", str(target), "--check-image", str(TUBINGEN)]) == 1

@@ -2,11 +2,16 @@
 
     stylenet export run/checkpoints/last.ckpt -o exported/starry
     stylenet export metanet.ckpt --style starry.jpg [more.jpg --style-blend 0.7 0.3] -o exported/starry
+    stylenet export run/checkpoints/last.ckpt --weights-only -o pretrained/starry     # pretrained/starry.ckpt
 
 A meta-network checkpoint exports the transform net it generates for style images. Writes
 ``<output>.pt`` (TorchScript), ``<output>.onnx`` (dynamic batch, height and width) and ``<output>.json``
 (training config, style image name and hash, input range, versions). Both exports are checked against
 the eager network on a real image before the command reports success.
+
+``--weights-only`` writes instead ``<output>.ckpt`` (default: ``<checkpoint>_fp16.ckpt``): the network's weights
+in fp16 with the checkpoint's description and nothing for resuming, a checkpoint to ship that every command
+reads; it is checked against the original on the check image too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
+from stylenet.checkpoint import save_weights_only
 from stylenet.config import shared_dir
 from stylenet.exporters import export_all
 from stylenet.imageio import ImageReadError, load_image
@@ -24,7 +32,36 @@ from stylenet.runtimes import DEFAULT_TOLERANCE, ExportMismatchError
 HELP = "export a checkpoint to TorchScript and ONNX with a JSON sidecar, checked against eager"
 
 
+WEIGHTS_ONLY_TOLERANCE = 0.02  # fp16 weights move outputs in [0, 1] by about 1e-3 on average
+
+
+def export_weights_only(args: argparse.Namespace) -> int:
+    target = (args.output or args.checkpoint.with_name(f"{args.checkpoint.stem}_fp16")).with_suffix(".ckpt")
+    if target.resolve() == args.checkpoint.resolve():
+        print(f"export failed: {target} is the checkpoint itself; choose another -o", file=sys.stderr)
+        return 1
+    try:
+        image = load_image(args.check_image, args.check_size)[None]
+        original, _, _ = image_network(args.checkpoint, args.style or (), args.style_blend)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_weights_only(args.checkpoint, target)
+        shipped, _, _ = image_network(target, args.style or (), args.style_blend)
+        with torch.no_grad():
+            difference = float((shipped(image) - original(image)).abs().max())
+    except (OSError, ValueError, ImageReadError) as error:
+        print(f"export failed: {error}", file=sys.stderr)
+        return 1
+    if difference > max(args.tolerance, WEIGHTS_ONLY_TOLERANCE):
+        target.unlink()
+        print(f"export failed: fp16 weights move the output by {difference:.3g} on {args.check_image}", file=sys.stderr)
+        return 1
+    print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KiB); max abs difference {difference:.3g}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.weights_only:
+        return export_weights_only(args)
     try:
         net, metadata, _ = image_network(args.checkpoint, args.style or (), args.style_blend)
         image = load_image(args.check_image, args.check_size)[None]
@@ -57,5 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="max abs difference allowed from eager"
+    )
+    parser.add_argument(
+        "--weights-only", action="store_true", help="write <output>.ckpt: fp16 weights and description, to ship"
     )
     parser.set_defaults(func=run)
