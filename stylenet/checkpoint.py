@@ -3,10 +3,11 @@
 A checkpoint is a Lightning checkpoint whose ``state_dict`` holds the trained network's weights
 (``net.*``; frozen encoders are not saved) and whose ``checkpoint["stylenet"]`` entry describes it::
 
-    {"format": 2, "kind": "stylizer" | "metanet", "version": "0.1.0",
+    {"format": 2, "kind": "stylizer" | "metanet" | "super_resolver", "version": "0.1.0",
      "network": {"name": "transform_net", "args": {"channels": 32, ...}},   # stylenet.models.get_model
      "config": {...},                                                         # the resolved run config
-     "style": {...} (stylizer) | "metanet": {"arch", "weights", "taps", "embedding_size", "style_size"}}
+     "style": {...} (stylizer) | "metanet": {"arch", "weights", "taps", "embedding_size", "style_size"}
+     | "super_resolution": {"factor", "degradation", "blur_sigma"} (super_resolver)}
 
 The network is rebuilt from its registered name and plain arguments, never from an import path, so
 renaming a module breaks no checkpoint. Checkpoints written before the format had a number (format 1:
@@ -31,7 +32,7 @@ from stylenet.models.registry import get_model, model_spec
 
 FORMAT = 2
 # kind -> how messages name it
-KINDS = {"stylizer": "single-style", "metanet": "meta-network"}
+KINDS = {"stylizer": "single-style", "metanet": "meta-network", "super_resolver": "super-resolution"}
 # format 1 recorded the network as a Hydra target; the class each target named, by registered name
 LEGACY_TARGETS = {
     "stylenet.models.TransformNet": "transform_net",

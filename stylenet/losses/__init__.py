@@ -6,6 +6,7 @@ from stylenet.losses.crosslayer import CrossLayerLoss, cross_layer_matrix, pool_
 from stylenet.losses.gram import GramLoss, gram_matrix
 from stylenet.losses.meanstd import MeanStdLoss, mean_std
 from stylenet.losses.perceptual import PerceptualLoss
+from stylenet.losses.pixel import PixelLoss
 from stylenet.losses.tv import TotalVariationLoss
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "GramLoss",
     "MeanStdLoss",
     "PerceptualLoss",
+    "PixelLoss",
     "StyleLoss",
     "TotalVariationLoss",
     "cross_layer_matrix",

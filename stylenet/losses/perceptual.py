@@ -1,4 +1,4 @@
-"""Perceptual loss: one encoder, a content loss, any number of style losses, total variation."""
+"""Perceptual loss: one encoder, a content loss, any number of style losses, total variation, a pixel loss."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from torch import Tensor, nn
 
 from stylenet.losses.base import StyleLoss
 from stylenet.losses.content import ContentLoss
+from stylenet.losses.pixel import PixelLoss
 from stylenet.losses.tv import TotalVariationLoss
 from stylenet.vgg import VGGEncoder
 
 
 class PerceptualLoss(nn.Module):
-    """Weighted sum of content, style and total-variation terms on one frozen encoder.
+    """Weighted sum of content, style, total-variation and pixel terms on one frozen encoder.
 
+    The pixel term compares ``output`` with ``content`` itself (super-resolution's per-pixel baseline).
     ``forward(output, content)`` returns ``{"total": scalar, term name: scalar, ...}``; the output's
     features are computed once for every tap, the content's without autograd and only to the
     content taps. Style targets come from :meth:`set_style` and are not saved in state dicts.
@@ -27,12 +29,14 @@ class PerceptualLoss(nn.Module):
         content: ContentLoss | None = None,
         style: Sequence[StyleLoss] = (),
         tv: TotalVariationLoss | None = None,
+        pixel: PixelLoss | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.content = content
         self.style = nn.ModuleList(style)
         self.tv = tv
+        self.pixel = pixel
         for loss in self.feature_losses():
             loss.bind(encoder)
         self.style_taps = tuple(dict.fromkeys(t for loss in self.style for t in loss.taps))
@@ -76,5 +80,9 @@ class PerceptualLoss(nn.Module):
             terms.update(loss(features))
         if self.tv is not None:
             terms.update(self.tv(output))
+        if self.pixel is not None:
+            if content is None:
+                raise ValueError("the pixel term needs the target images as content")
+            terms.update(self.pixel(output, content))
         terms["total"] = torch.stack(list(terms.values())).sum() if terms else output.new_zeros(())
         return terms

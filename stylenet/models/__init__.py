@@ -10,6 +10,7 @@ any instance, however it was made, can be rebuilt from its name and arguments, n
 
 from stylenet.models.meta_transform_net import ArbitraryStyleNet, MetaTransformNet, StyleEmbedding
 from stylenet.models.registry import get_model, list_models, model_spec, register_model
+from stylenet.models.super_resolution_net import SuperResolutionNet
 from stylenet.models.transform_net import ResidualBlock, ResNeXtBlock, TransformNet
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ResNeXtBlock",
     "ResidualBlock",
     "StyleEmbedding",
+    "SuperResolutionNet",
     "TransformNet",
     "get_model",
     "list_models",

@@ -15,11 +15,13 @@ from torch import Tensor, nn
 from stylenet.models.registry import register_model
 
 BLOCKS = ("residual", "resnext")
+NORMS = {"instance": lambda channels: nn.InstanceNorm2d(channels, affine=True), "batch": nn.BatchNorm2d}
 OUTPUTS = ("sigmoid", "tanh", "clamp")
 
 
 class ConvLayer(nn.Sequential):
-    """Reflection pad + conv (+ nearest upsample before it), then optional instance norm and ReLU."""
+    """Reflection pad + conv (+ nearest upsample before it), then an optional norm (``"instance"``, affine, or
+    ``"batch"``; None for none) and ReLU."""
 
     def __init__(
         self,
@@ -29,7 +31,7 @@ class ConvLayer(nn.Sequential):
         stride: int = 1,
         upsample: int = 1,
         groups: int = 1,
-        norm: bool = True,
+        norm: str | None = "instance",
         relu: bool = True,
     ) -> None:
         layers: list[nn.Module] = []
@@ -38,19 +40,23 @@ class ConvLayer(nn.Sequential):
         if kernel_size > 1:
             layers.append(nn.ReflectionPad2d(kernel_size // 2))
         layers.append(nn.Conv2d(in_channels, out_channels, kernel_size, stride, groups=groups))
-        if norm:
-            layers.append(nn.InstanceNorm2d(out_channels, affine=True))
+        if norm is not None:
+            if norm not in NORMS:
+                raise ValueError(f"unknown norm {norm!r}; choose one of {tuple(NORMS)}")
+            layers.append(NORMS[norm](out_channels))
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
 
 
 class ResidualBlock(nn.Module):
-    """``x + IN(conv3x3(ReLU(IN(conv3x3(x)))))``; channels unchanged."""
+    """``x + N(conv3x3(ReLU(N(conv3x3(x)))))`` with ``N`` the ``norm`` of :class:`ConvLayer`; channels unchanged."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, norm: str | None = "instance") -> None:
         super().__init__()
-        self.body = nn.Sequential(ConvLayer(channels, channels, 3), ConvLayer(channels, channels, 3, relu=False))
+        self.body = nn.Sequential(
+            ConvLayer(channels, channels, 3, norm=norm), ConvLayer(channels, channels, 3, norm=norm, relu=False)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -72,6 +78,15 @@ class ResNeXtBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
+
+
+def to_unit_range(x: Tensor, output: str) -> Tensor:
+    """Map a network's last conv to [0, 1]: ``"sigmoid"``, ``"tanh"`` (``(tanh + 1) / 2``) or ``"clamp"``."""
+    if output == "sigmoid":
+        return torch.sigmoid(x)
+    if output == "tanh":
+        return (torch.tanh(x) + 1) / 2
+    return x.clamp(0, 1)
 
 
 def _padding(size: int) -> int:
@@ -128,16 +143,11 @@ class TransformNet(nn.Module):
         self.decoder = nn.Sequential(
             ConvLayer(c3, c2, 3, upsample=2),
             ConvLayer(c2, c1, 3, upsample=2),
-            ConvLayer(c1, 3, 9, norm=False, relu=False),
+            ConvLayer(c1, 3, 9, norm=None, relu=False),
         )
 
     def forward(self, images: Tensor) -> Tensor:
         h, w = images.shape[-2:]
         # always pad (possibly by 0): a branch on the size would be frozen by tracing and ONNX export
         x = F.pad(images, (0, _padding(w), 0, _padding(h)), mode="replicate")
-        x = self.decoder(self.blocks(self.encoder(x)))[..., :h, :w]
-        if self.output == "sigmoid":
-            return torch.sigmoid(x)
-        if self.output == "tanh":
-            return (torch.tanh(x) + 1) / 2
-        return x.clamp(0, 1)
+        return to_unit_range(self.decoder(self.blocks(self.encoder(x)))[..., :h, :w], self.output)

@@ -1,0 +1,97 @@
+"""Super-resolution: the test sets' conventions reproduce published figures; the network, system and config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHARED, VGG16, compose_train
+from PIL import Image
+
+from stylenet.bicubic import bicubic_downsample, bicubic_upsample, degrade
+from stylenet.checkpoint import load
+from stylenet.models import get_model
+from stylenet.models.subpixel import fold_upsampling
+from stylenet.sr_evaluation import SRScorer, benchmark_images, bicubic, evaluate_sr, sr_summary
+from train import train
+
+WEIGHTS = SHARED / "weights"
+
+
+def mean_psnr(test_set: str, factor: int, degradation: str = "bicubic") -> float:
+    images = {test_set: benchmark_images(test_set)}
+    results = evaluate_sr({"bicubic": bicubic(factor)}, images, factor, [degradation], SRScorer(None, None))
+    return float(np.mean([r.scores["psnr_y"] for r in results]))
+
+
+def test_bicubic_x4_on_set5_reproduces_the_published_psnr():
+    psnr = mean_psnr("set5", 4)
+    print(f"\nbicubic x4 Set5 PSNR-Y {psnr:.3f} dB (published 28.42)")
+    assert abs(psnr - 28.42) <= 0.05
+
+
+@pytest.mark.parametrize(("factor", "published"), [(2, 33.66), (3, 30.39)])
+def test_bicubic_x2_x3_on_set5_match_published_tables(factor, published):
+    assert abs(mean_psnr("set5", factor) - published) <= 0.1
+
+
+def test_the_downsampling_is_matlabs_inside_the_image_and_blur_makes_it_softer():
+    path = benchmark_images("set5")[0]
+    with Image.open(path) as picture:
+        w, h = picture.size
+        truth = picture.convert("RGB").crop((0, 0, w - w % 4, h - h % 4))
+        pil = torch.from_numpy(np.array(truth.resize((truth.width // 4, truth.height // 4), Image.BICUBIC)))
+    ours = bicubic_downsample(torch.from_numpy(np.array(truth)).permute(2, 0, 1)[None].double() / 255, 4) * 255
+    ours = ours.round().clamp(0, 255)[0].permute(1, 2, 0)
+    assert (ours - pil.double())[3:-3, 3:-3].abs().max() <= 1  # PIL's bicubic (a = -0.5, antialiased), 8 bits
+    image = torch.from_numpy(np.array(truth)).permute(2, 0, 1)[None].float() / 255
+    sharp, blurred = degrade(image, 4, "bicubic"), degrade(image, 4, "blur_bicubic")
+    assert sharp.shape == blurred.shape == (1, 3, truth.height // 4, truth.width // 4)
+    assert torch.equal(sharp, (sharp * 255).round() / 255)  # 8-bit levels
+    assert blurred.diff(dim=-1).abs().mean() < sharp.diff(dim=-1).abs().mean()
+    assert bicubic_upsample(sharp, 4).shape == image.shape
+    with pytest.raises(ValueError, match="degradation"):
+        degrade(image, 4, "jpeg")
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_the_network_upscales_any_size_and_folds_for_inference(factor):
+    net = get_model("super_resolution_net", factor=factor, channels=16).eval()
+    for h, w in [(13, 7), (3, 2), (32, 48)]:
+        low = torch.rand(2, 3, h, w)
+        out = net(low)
+        assert out.shape == (2, 3, factor * h, factor * w) and out.min() >= 0 and out.max() <= 1
+        assert (fold_upsampling(net)(low) - out).abs().max() < 1e-5
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 1 + 2 * 4 + factor.bit_length() - 1
+    instance = get_model("super_resolution_net", factor=factor, norm="instance")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in instance.modules())
+    with pytest.raises(ValueError, match="factor"):
+        get_model("super_resolution_net", factor=3)
+
+
+@pytest.mark.parametrize("loss", ["sr_feature", "sr_pixel"])
+def test_a_short_training_run_writes_a_super_resolution_checkpoint(tmp_path, loss):
+    overrides = ["experiment=sr_x4", f"loss={loss}", "data.image_size=64", "trainer.max_steps=4",
+                 "trainer.val_check_interval=2", "callbacks.sample_grid.every_n_steps=2"]  # fmt: skip
+    metrics = train(compose_train(tmp_path, overrides))
+    assert {"val/psnr_y", "val/ssim_y", "val/psnr_y_gain"} <= set(metrics)
+    term = "val/content/relu2_2" if loss == "sr_feature" else "val/pixel"
+    assert term in metrics
+    loaded = load(tmp_path / "checkpoints" / "last.ckpt", kind="super_resolver")
+    assert loaded.metadata["super_resolution"] == {"factor": 4, "degradation": "blur_bicubic", "blur_sigma": 1.0}
+    assert loaded.network(torch.rand(1, 3, 10, 12)).shape == (1, 3, 40, 48)
+    assert (tmp_path / "samples" / "last.png").is_file()
+    with pytest.raises(ValueError, match=r"not a single-style checkpoint \(it is a super-resolution one\)"):
+        load(tmp_path / "checkpoints" / "last.ckpt", kind="stylizer")
+
+
+def test_the_scorer_reports_lpips_and_feature_distance_lower_for_better_images():
+    scorer = SRScorer.from_files(VGG16, WEIGHTS / "lpips_vgg_lin.pth")
+    path = benchmark_images("set5")[1]
+    truth = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    truth = truth[..., : truth.shape[-2] // 4 * 4, : truth.shape[-1] // 4 * 4]
+    x2, x4 = (bicubic_upsample(degrade(truth, f, "bicubic"), f).clamp(0, 1) for f in (2, 4))
+    near, far = scorer.score(x2, truth, 2), scorer.score(x4, truth, 4)
+    assert near["psnr_y"] > far["psnr_y"] and near["ssim_y"] > far["ssim_y"]
+    assert near["lpips_vgg"] < far["lpips_vgg"] and near["feature_distance"] < far["feature_distance"]
+    assert "set5" in sr_summary(evaluate_sr({"bicubic": bicubic(4)}, {"set5": [path]}, 4, ["bicubic"], scorer))
