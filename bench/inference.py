@@ -6,6 +6,7 @@ same function, with 16/36 of the upsampling convs' multiply-adds and the output 
 
     python bench/inference.py                                # the Johnson net of conf/model/johnson.yaml
     python bench/inference.py --checkpoint run/last.ckpt --sizes 256 512 1024 --repeats 5
+    python bench/inference.py --model sr_net --sizes 256            # super-resolution x4: 256² in, 1024² out
 
 For each size ``S`` it runs a real photo resized to ``(1, 3, S, S)``: one warm-up run per backend, which
 gives its peak memory above the level before it (process RSS on CPU, sampled every 2 ms; allocated memory
@@ -166,7 +167,8 @@ def table(rows: list[tuple[str, int, float, float, float, float, float]]) -> str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, help="Lightning checkpoint (default: untrained Johnson net)")
+    parser.add_argument("--checkpoint", type=Path, help="a checkpoint (default: an untrained --model)")
+    parser.add_argument("--model", default="johnson", help="conf/model/<MODEL>.yaml, when no checkpoint is given")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median reported)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
@@ -180,7 +182,7 @@ def main() -> None:
     if args.checkpoint:
         net = load_checkpoint(args.checkpoint).network
     else:
-        net = instantiate(OmegaConf.load(ROOT / "conf/model/johnson.yaml"))
+        net = instantiate(OmegaConf.load(ROOT / f"conf/model/{args.model}.yaml"))
     names = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     devices = [torch.device(name) for name in names]
     photo = load_image(args.photo)[None]

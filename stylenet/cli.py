@@ -14,6 +14,8 @@ COMMANDS: dict[str, str] = {
     "stylize": "stylize",
     "optimize": "optimize",
     "evaluate": "evaluate",
+    "upscale": "upscale",
+    "evaluate-sr": "evaluate_sr",
 }
 
 

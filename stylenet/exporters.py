@@ -55,11 +55,20 @@ def export_torchscript(net: nn.Module, path: str | os.PathLike) -> Path:
     return path
 
 
-def sidecar(metadata: dict[str, Any], files: dict[str, str], checks: dict[str, float]) -> dict[str, Any]:
+@torch.no_grad()
+def network_scale(net: nn.Module) -> int:
+    """How many times larger than its input the image network's output is (1 for stylisation)."""
+    return net.eval()(torch.zeros(1, 3, 16, 16)).shape[-1] // 16
+
+
+def sidecar(
+    metadata: dict[str, Any], files: dict[str, str], checks: dict[str, float], scale: int = 1
+) -> dict[str, Any]:
     """The JSON description shipped beside exported models.
 
     ``metadata`` is a checkpoint's description (run config, style, version of the training code) or any
-    dict describing the network; ``files`` maps format -> file name; ``checks`` format -> max abs difference.
+    dict describing the network; ``files`` maps format -> file name; ``checks`` format -> max abs difference;
+    ``scale`` is the output's size over the input's.
     """
     style = metadata.get("style") or {}
     return {
@@ -68,7 +77,7 @@ def sidecar(metadata: dict[str, Any], files: dict[str, str], checks: dict[str, f
         "kind": metadata.get("kind"),
         "style": {"image": style.get("image"), "sha256": style.get("sha256"), "size": style.get("size")},
         "input": {"layout": "NCHW", "channels": "RGB", "range": list(INPUT_RANGE), "dtype": "float32"},
-        "output": {"layout": "NCHW", "channels": "RGB", "range": list(INPUT_RANGE), "dtype": "float32"},
+        "output": {"layout": "NCHW", "channels": "RGB", "range": list(INPUT_RANGE), "dtype": "float32", "scale": scale},
         "onnx": {"input_name": INPUT_NAME, "output_name": OUTPUT_NAME, "dynamic_axes": ["batch", "height", "width"]},
         "files": files,
         "max_abs_difference_from_eager": checks,
@@ -105,5 +114,6 @@ def export_all(
         "onnx": check_against_eager("ONNX Runtime", net, onnx_file_runner(onnx_path), check_image, tolerance),
     }
     files = {"torchscript": torchscript.name, "onnx": onnx_path.name}
-    description = write_sidecar(stem.with_suffix(".json"), sidecar(metadata or {}, files, differences))
+    description = sidecar(metadata or {}, files, differences, network_scale(net))
+    description = write_sidecar(stem.with_suffix(".json"), description)
     return ExportResult(torchscript, onnx_path, description, differences)

@@ -112,15 +112,6 @@ def bake_styles(
     return baked_styles(checkpoints.load(path, kind="metanet"), styles, weights, vgg_weights)
 
 
-def stylizer_network(
-    loaded: Checkpoint, styles: StyleFiles, _style_weights: Sequence[float] | None
-) -> tuple[nn.Module, dict[str, Any], str]:
-    """A single-style checkpoint's network, as it is; it takes no style images."""
-    if styles:
-        raise ValueError(f"{loaded.path} is not a meta-network checkpoint: its style is built in, --style needs one")
-    return loaded.network, loaded.metadata, loaded.sha256
-
-
 def metanet_network(
     loaded: Checkpoint, styles: StyleFiles, style_weights: Sequence[float] | None
 ) -> tuple[nn.Module, dict[str, Any], str]:
@@ -135,19 +126,37 @@ def metanet_network(
     return net, metadata, key
 
 
+def plain_network(
+    loaded: Checkpoint, styles: StyleFiles, _style_weights: Sequence[float] | None
+) -> tuple[nn.Module, dict[str, Any], str]:
+    """A checkpoint's network as it is (a single-style or super-resolution one); it takes no style images."""
+    if styles:
+        raise ValueError(f"{loaded.path} is not a meta-network checkpoint: it takes no style images (--style)")
+    return loaded.network, loaded.metadata, loaded.sha256
+
+
 # checkpoint kind -> (checkpoint, style files, blend weights) -> (image -> image net, metadata, cache key)
 IMAGE_NETWORKS: dict[str, Callable[..., tuple[nn.Module, dict[str, Any], str]]] = {
-    "stylizer": stylizer_network,
+    "stylizer": plain_network,
     "metanet": metanet_network,
+    "super_resolver": plain_network,
 }
+STYLE_KINDS = ("stylizer", "metanet")  # the kinds that stylise (load_model, stylize)
 
 
 def image_network(
-    path: str | os.PathLike, styles: Sequence[str | os.PathLike] = (), style_weights: Sequence[float] | None = None
+    path: str | os.PathLike,
+    styles: Sequence[str | os.PathLike] = (),
+    style_weights: Sequence[float] | None = None,
+    kinds: Sequence[str] = tuple(IMAGE_NETWORKS),
 ) -> tuple[nn.Module, dict[str, Any], str]:
-    """The eager image -> image network of a checkpoint of any kind (for a meta network: the one generated for
-    ``styles``), its metadata, and a hash identifying it."""
+    """The eager image -> image network of a checkpoint of one of ``kinds`` (for a meta network: the one
+    generated for ``styles``), its metadata, and a hash identifying it; a one-line ``ValueError`` naming
+    ``path`` for a checkpoint of another kind."""
     loaded = checkpoints.load(path)
+    if loaded.kind not in kinds:
+        wanted = " or ".join(checkpoints.KINDS[kind] for kind in kinds)
+        raise ValueError(f"{path} is a {checkpoints.KINDS[loaded.kind]} checkpoint; this needs a {wanted} one")
     return IMAGE_NETWORKS[loaded.kind](loaded, styles, style_weights)
 
 
@@ -192,7 +201,7 @@ def load_model(
         return _model_file(path, device, backend, styles)
     if device.type != "cpu" and backend in runtimes.RUNTIMES:
         raise ValueError(f"the {backend} backend runs on the CPU here; use eager or torchscript for {device}")
-    net, _, key = image_network(path, styles, style_weights)
+    net, _, key = image_network(path, styles, style_weights, STYLE_KINDS)
     return runnable(net, key, str(path), device, backend, precision, cache_dir)
 
 

@@ -63,8 +63,8 @@ class Summary:
             dict(sorted(item for part in parts for item in part.failed.items())),
         )
 
-    def report(self) -> str:
-        lines = [f"stylised {len(self.written)}, skipped {len(self.skipped)}, failed {len(self.failed)}"]
+    def report(self, done: str = "stylised") -> str:
+        lines = [f"{done} {len(self.written)}, skipped {len(self.skipped)}, failed {len(self.failed)}"]
         if self.skipped:
             lines.append("skipped (output exists; --overwrite replaces it): " + ", ".join(map(str, self.skipped)))
         lines += [f"failed: {message}" for message in self.failed.values()]

@@ -112,6 +112,8 @@ def evaluate_sr(
     for test_set, paths in test_sets.items():
         for path in paths:
             truth = crop_to_scale(load_image(path)[None], factor)
+            if min(truth.shape[-2:]) < 2 * factor:
+                raise ValueError(f"{path} is too small for x{factor} ({tuple(truth.shape[-2:])} px)")
             for degradation in degradations:
                 low = degrade(truth, factor, degradation)
                 for method, upscale in methods.items():

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import ROOT, SHARED
 
 from stylenet.checkpoint import load
 
 
+@pytest.mark.slow  # about 95 s: three bench runs, two trainings, an export and an evaluation
 def test_the_gpu_script_runs_every_step_dry_on_the_cpu(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "STYLENET_SHARED": str(SHARED)}
     result = subprocess.run(

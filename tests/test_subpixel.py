@@ -28,7 +28,7 @@ def randomise_norms(net: nn.Module) -> None:
 @pytest.mark.parametrize(("h", "w"), [(3, 5), (8, 8), (11, 6)])
 def test_phase_space_output_equals_upsample_stage_and_output_conv(h, w):
     torch.manual_seed(0)
-    stage, output = ConvLayer(6, 5, 3, upsample=2).eval(), ConvLayer(5, 3, 9, norm=False, relu=False).eval()
+    stage, output = ConvLayer(6, 5, 3, upsample=2).eval(), ConvLayer(5, 3, 9, norm=None, relu=False).eval()
     randomise_norms(stage)
     x = torch.randn(2, 6, h, w)
     folded = PhaseSpaceOutput(SubPixelConv(stage[2]), stage[3], output[1])

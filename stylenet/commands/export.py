@@ -24,7 +24,7 @@ import torch
 
 from stylenet.checkpoint import save_weights_only
 from stylenet.config import shared_dir
-from stylenet.exporters import export_all
+from stylenet.exporters import export_all, network_scale
 from stylenet.imageio import ImageReadError, load_image
 from stylenet.inference import image_network
 from stylenet.runtimes import DEFAULT_TOLERANCE, ExportMismatchError
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return export_weights_only(args)
     try:
         net, metadata, _ = image_network(args.checkpoint, args.style or (), args.style_blend)
-        image = load_image(args.check_image, args.check_size)[None]
+        image = load_image(args.check_image, max(16, args.check_size // network_scale(net)))[None]
         result = export_all(net, args.output or args.checkpoint.with_suffix(""), image, metadata, args.tolerance)
     except (OSError, ValueError, ImageReadError, ExportMismatchError) as error:
         print(f"export failed: {error}", file=sys.stderr)
@@ -90,7 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="real image the exports are checked on",
     )
     parser.add_argument(
-        "--check-size", type=int, default=517, help="longest side of the check image (odd sizes test padding)"
+        "--check-size",
+        type=int,
+        default=517,
+        help="longest side of the check output (odd sizes test padding); the input is this over the net's scale",
     )
     parser.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="max abs difference allowed from eager"

@@ -32,7 +32,16 @@ import torch
 from tqdm import tqdm
 
 from stylenet.imageio import IMAGE_SUFFIXES, ImageReadError, Picture, read_picture
-from stylenet.inference import BACKENDS, MODEL_FILE_BACKENDS, Model, StyleOptions, image_network, load_model, stylize
+from stylenet.inference import (
+    BACKENDS,
+    MODEL_FILE_BACKENDS,
+    STYLE_KINDS,
+    Model,
+    StyleOptions,
+    image_network,
+    load_model,
+    stylize,
+)
 from stylenet.memory import GB, default_budget, plan_tiling, untiled_bytes
 from stylenet.output_files import Summary, notify, output_targets
 from stylenet.runtimes import PRECISIONS
@@ -141,7 +150,7 @@ def stylize_on_devices(
     if args.precision == "bf16" or args.batch_size > 1:
         raise SystemExit("stylenet stylize: error: --devices runs fp32, one image at a time per process")
     try:
-        net, _, _ = image_network(args.model, args.style, args.style_blend)
+        net, _, _ = image_network(args.model, args.style, args.style_blend, STYLE_KINDS)
     except (OSError, ValueError) as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
     pairs, clashes = output_targets(inputs, Path(args.output))
