@@ -11,6 +11,7 @@ downsampling, quantised to 8 bits as a real low-resolution image is.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -58,15 +59,20 @@ def _downsample_last(x: Tensor, factor: int) -> Tensor:
     return F.conv1d(rows, kernel, stride=factor)[..., :size].reshape(*x.shape[:-1], size)
 
 
+def _separable(images: Tensor, factor: int, resize_last: Callable[[Tensor, int], Tensor]) -> Tensor:
+    """``resize_last`` along the width, then along the height."""
+    if factor < 1 or int(factor) != factor:
+        raise ValueError(f"the resize factor must be a positive integer, not {factor}")
+    if factor == 1:
+        return images
+    rows = resize_last(images, factor)
+    return resize_last(rows.transpose(-1, -2), factor).transpose(-1, -2)
+
+
 def bicubic_downsample(images: Tensor, factor: int) -> Tensor:
     """``(B, C, H, W)`` -> ``(B, C, H // f, W // f)`` as MATLAB's ``imresize(images, 1 / f)`` (bicubic,
     antialiased); ``H`` and ``W`` should be multiples of ``f``."""
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"the downsampling factor must be a positive integer, not {factor}")
-    if factor == 1:
-        return images
-    rows = _downsample_last(images, factor)
-    return _downsample_last(rows.transpose(-1, -2), factor).transpose(-1, -2)
+    return _separable(images, factor, _downsample_last)
 
 
 def _upsample_last(x: Tensor, factor: int) -> Tensor:
@@ -84,12 +90,7 @@ def _upsample_last(x: Tensor, factor: int) -> Tensor:
 
 def bicubic_upsample(images: Tensor, factor: int) -> Tensor:
     """``(B, C, h, w)`` -> ``(B, C, f h, f w)`` as MATLAB's ``imresize(images, f)`` (bicubic)."""
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"the upsampling factor must be a positive integer, not {factor}")
-    if factor == 1:
-        return images
-    rows = _upsample_last(images, factor)
-    return _upsample_last(rows.transpose(-1, -2), factor).transpose(-1, -2)
+    return _separable(images, factor, _upsample_last)
 
 
 def degrade(images: Tensor, factor: int, degradation: str = "blur_bicubic", blur_sigma: float = 1.0) -> Tensor:

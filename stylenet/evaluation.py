@@ -17,7 +17,7 @@ import csv
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,17 +246,21 @@ def format_score(value: float | None, digits: int = 6) -> str:
     return "skipped" if value is None else f"{value:.{digits}g}"
 
 
-def write_csv(results: Sequence[PairResult], path: str | os.PathLike) -> Path:
-    """One row per pair: content, style, then every metric (``skipped`` where its weights are missing)."""
+def write_table(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """A CSV file of ``header`` and ``rows`` at ``path`` (its folder made if needed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["content", "style", *METRICS])
-        for result in results:
-            scores = [format_score(result.scores[m]) for m in METRICS]
-            writer.writerow([result.pair.content, result.pair.style, *scores])
+        writer.writerow(header)
+        writer.writerows(rows)
     return path
+
+
+def write_csv(results: Sequence[PairResult], path: str | os.PathLike) -> Path:
+    """One row per pair: content, style, then every metric (``skipped`` where its weights are missing)."""
+    rows = ([r.pair.content, r.pair.style, *(format_score(r.scores[m]) for m in METRICS)] for r in results)
+    return write_table(path, ["content", "style", *METRICS], rows)
 
 
 def mean_scores(results: Sequence[PairResult]) -> dict[str, float | None]:

@@ -10,7 +10,6 @@ published tables, or ``blur_bicubic``, the paper's), and upscaled by each method
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from torch import Tensor
 
 from stylenet.bicubic import bicubic_upsample, degrade
 from stylenet.config import shared_dir
+from stylenet.evaluation import format_score, write_table
 from stylenet.imageio import load_image
 from stylenet.metrics import LPIPS_TAPS, content_distance, load_lpips_heads, lpips_distance
 from stylenet.plotting import contact_sheet
@@ -125,21 +125,14 @@ def evaluate_sr(
     return results
 
 
-def format_score(value: float | None, digits: int = 6) -> str:
-    return "skipped" if value is None else f"{value:.{digits}g}"
-
-
 def write_sr_csv(results: Sequence[SRResult], path: str | os.PathLike) -> Path:
     """One row per (set, image, degradation, factor, method) with every metric."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["set", "image", "degradation", "factor", "method", *METRICS])
-        for r in results:
-            row = [r.test_set, r.image.name, r.degradation, r.factor, r.method]
-            writer.writerow(row + [format_score(r.scores[m]) for m in METRICS])
-    return path
+    header = ["set", "image", "degradation", "factor", "method", *METRICS]
+    rows = (
+        [r.test_set, r.image.name, r.degradation, r.factor, r.method, *(format_score(r.scores[m]) for m in METRICS)]
+        for r in results
+    )
+    return write_table(path, header, rows)
 
 
 def sr_summary(results: Sequence[SRResult], skipped: Mapping[str, str] = {}) -> str:

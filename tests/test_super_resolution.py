@@ -195,3 +195,10 @@ def test_export_and_the_cpu_runtimes_run_the_super_resolution_net_like_eager(sr_
             assert native_bf16() and difference.mean() < BF16_MEAN_TOLERANCE
         else:
             assert difference.max() < 1e-4, backend
+
+
+def test_an_image_too_small_for_the_factor_is_named_in_one_line(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (6, 40), "white").save(tiny)
+    with pytest.raises(ValueError, match=r"tiny.png is too small for x4 \(\(40, 4\) px\)"):
+        evaluate_sr({"bicubic": bicubic(4)}, {"mine": [tiny]}, 4, ["bicubic"], SRScorer(None, None))
