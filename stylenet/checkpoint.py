@@ -152,14 +152,11 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", kind
     return Checkpoint(path, metadata["kind"], network, metadata, hashlib.sha256(data).hexdigest())
 
 
-def save_weights_only(source: str | os.PathLike, target: str | os.PathLike, dtype: torch.dtype = torch.float16) -> Path:
-    """Write ``source``'s network weights cast to ``dtype`` with its description, and nothing for resuming (no
-    optimizer, loop or callback state): a small checkpoint to ship, which :func:`load` reads as any other."""
-    checkpoint = load(source)  # checks it first: a stylenet checkpoint whose weights fit its network
-    weights = {
-        f"net.{k}": v.to(dtype) if v.is_floating_point() else v for k, v in checkpoint.network.state_dict().items()
-    }
-    return atomic_save({"state_dict": weights, "stylenet": checkpoint.metadata}, target)
+def save_weights_only(loaded: Checkpoint, target: str | os.PathLike, dtype: torch.dtype = torch.float16) -> Path:
+    """Write a loaded checkpoint's network weights cast to ``dtype`` with its description, and nothing for
+    resuming (no optimizer, loop or callback state): a small checkpoint to ship, which :func:`load` reads."""
+    weights = {f"net.{k}": v.to(dtype) if v.is_floating_point() else v for k, v in loaded.network.state_dict().items()}
+    return atomic_save({"state_dict": weights, "stylenet": loaded.metadata}, target)
 
 
 def atomic_save(checkpoint: Mapping[str, Any], path: str | os.PathLike, save=torch.save) -> Path:

@@ -160,6 +160,24 @@ def folder_source(folder: str | os.PathLike, single_style: bool) -> LoadedSource
     return LoadedSource(read, f"folder {folder}")
 
 
+def scoring_networks(
+    vgg_weights: str | os.PathLike, lpips_weights: str | os.PathLike, vgg_metrics: Sequence[str]
+) -> tuple[VGGEncoder | None, dict[str, Tensor] | None, dict[str, str]]:
+    """The VGG16 encoder and LPIPS heads a scorer needs, None for each whose file is missing, and the reason
+    each skipped metric gives (``vgg_metrics`` need the encoder, ``lpips_vgg`` both)."""
+    skipped: dict[str, str] = {}
+    encoder = heads = None
+    if Path(vgg_weights).is_file():
+        encoder = VGGEncoder("vgg16", vgg_weights, taps=())
+    else:
+        skipped.update(dict.fromkeys(vgg_metrics, f"VGG16 weights not found: {vgg_weights}"))
+    if Path(lpips_weights).is_file():
+        heads = load_lpips_heads(lpips_weights)
+    else:
+        skipped.setdefault("lpips_vgg", f"LPIPS weights not found: {lpips_weights}")
+    return encoder, heads, skipped
+
+
 @dataclass
 class Scorer:
     """Scores ``(output, content, style)`` images with every metric whose weights are available.
@@ -185,17 +203,9 @@ class Scorer:
 
         Raises ``KeyError`` for an unknown ``content_tap`` and ``ValueError`` for an unreadable weights file.
         """
-        skipped: dict[str, str] = {}
-        encoder = heads = None
-        if Path(vgg_weights).is_file():
-            encoder = VGGEncoder("vgg16", vgg_weights, taps=()).to(device)
-            encoder.check_taps([content_tap])
-        else:
-            skipped.update(dict.fromkeys(VGG_METRICS, f"VGG16 weights not found: {vgg_weights}"))
-        if Path(lpips_weights).is_file():
-            heads = load_lpips_heads(lpips_weights)
-        else:
-            skipped.setdefault("lpips_vgg", f"LPIPS weights not found: {lpips_weights}")
+        encoder, heads, skipped = scoring_networks(vgg_weights, lpips_weights, VGG_METRICS)
+        if encoder is not None:
+            encoder.to(device).check_taps([content_tap])
         return cls(encoder, heads, content_tap, skipped)
 
     @torch.no_grad()

@@ -153,10 +153,19 @@ def image_network(
     """The eager image -> image network of a checkpoint of one of ``kinds`` (for a meta network: the one
     generated for ``styles``), its metadata, and a hash identifying it; a one-line ``ValueError`` naming
     ``path`` for a checkpoint of another kind."""
-    loaded = checkpoints.load(path)
+    return loaded_image_network(checkpoints.load(path), styles, style_weights, kinds)
+
+
+def loaded_image_network(
+    loaded: Checkpoint,
+    styles: Sequence[str | os.PathLike] = (),
+    style_weights: Sequence[float] | None = None,
+    kinds: Sequence[str] = tuple(IMAGE_NETWORKS),
+) -> tuple[nn.Module, dict[str, Any], str]:
+    """:func:`image_network` of a checkpoint already loaded."""
     if loaded.kind not in kinds:
         wanted = " or ".join(checkpoints.KINDS[kind] for kind in kinds)
-        raise ValueError(f"{path} is a {checkpoints.KINDS[loaded.kind]} checkpoint; this needs a {wanted} one")
+        raise ValueError(f"{loaded.path} is a {checkpoints.KINDS[loaded.kind]} checkpoint; this needs a {wanted} one")
     return IMAGE_NETWORKS[loaded.kind](loaded, styles, style_weights)
 
 

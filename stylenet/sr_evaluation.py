@@ -23,9 +23,9 @@ from torch import Tensor
 
 from stylenet.bicubic import bicubic_upsample, degrade
 from stylenet.config import shared_dir
-from stylenet.evaluation import format_score, write_table
+from stylenet.evaluation import format_score, scoring_networks, write_table
 from stylenet.imageio import load_image
-from stylenet.metrics import LPIPS_TAPS, content_distance, load_lpips_heads, lpips_distance
+from stylenet.metrics import LPIPS_TAPS, content_distance, lpips_distance
 from stylenet.plotting import contact_sheet
 from stylenet.sr_metrics import crop_to_scale, psnr_y, ssim_y
 from stylenet.vgg import VGGEncoder
@@ -55,17 +55,7 @@ class SRScorer:
 
     @classmethod
     def from_files(cls, vgg_weights: str | os.PathLike, lpips_weights: str | os.PathLike) -> SRScorer:
-        skipped: dict[str, str] = {}
-        encoder = heads = None
-        if Path(vgg_weights).is_file():
-            encoder = VGGEncoder("vgg16", vgg_weights, taps=())
-        else:
-            skipped.update(dict.fromkeys(("lpips_vgg", "feature_distance"), f"VGG16 weights not found: {vgg_weights}"))
-        if Path(lpips_weights).is_file():
-            heads = load_lpips_heads(lpips_weights)
-        else:
-            skipped.setdefault("lpips_vgg", f"LPIPS weights not found: {lpips_weights}")
-        return cls(encoder, heads, skipped)
+        return cls(*scoring_networks(vgg_weights, lpips_weights, ("lpips_vgg", "feature_distance")))
 
     @torch.no_grad()
     def score(self, output: Tensor, truth: Tensor, factor: int) -> dict[str, float | None]:

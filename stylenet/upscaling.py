@@ -3,8 +3,10 @@
     upscaler = load_upscaler("sr_x4.ckpt")               # eager, TorchScript, ONNX Runtime or OpenVINO (bf16)
     high = upscale(upscaler, low)                        # (B, 3, h, w) -> (B, 3, 4h, 4w)
 
-Inputs larger than ``tile`` pixels are upscaled in overlapping tiles (the network's batch norm uses fixed
-statistics at inference, so tiles need only an overlap wider than its receptive field): any size fits in memory.
+Inputs larger than ``tile`` pixels are upscaled in overlapping tiles, so any size fits in memory. The default
+network has no normalisation and batch norm uses fixed statistics at inference, so tiles need only an overlap
+wider than the receptive field; a ``norm=instance`` network computes statistics per tile and is best run
+untiled (``tile=None``).
 """
 
 from __future__ import annotations

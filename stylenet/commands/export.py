@@ -22,14 +22,20 @@ from pathlib import Path
 
 import torch
 
+from stylenet.checkpoint import load as load_checkpoint
 from stylenet.checkpoint import save_weights_only
 from stylenet.config import shared_dir
 from stylenet.exporters import export_all, network_scale
 from stylenet.imageio import ImageReadError, load_image
-from stylenet.inference import image_network
+from stylenet.inference import image_network, loaded_image_network
 from stylenet.runtimes import DEFAULT_TOLERANCE, ExportMismatchError
 
 HELP = "export a checkpoint to TorchScript and ONNX with a JSON sidecar, checked against eager"
+
+
+def check_image(args: argparse.Namespace, net: torch.nn.Module) -> torch.Tensor:
+    """The real ``(1, 3, H, W)`` check input, sized so that ``net``'s output has ``--check-size`` pixels."""
+    return load_image(args.check_image, max(16, args.check_size // network_scale(net)))[None]
 
 
 WEIGHTS_ONLY_TOLERANCE = 0.02  # fp16 weights move outputs in [0, 1] by about 1e-3 on average
@@ -41,11 +47,12 @@ def export_weights_only(args: argparse.Namespace) -> int:
         print(f"export failed: {target} is the checkpoint itself; choose another -o", file=sys.stderr)
         return 1
     try:
-        image = load_image(args.check_image, args.check_size)[None]
-        original, _, _ = image_network(args.checkpoint, args.style or (), args.style_blend)
+        loaded = load_checkpoint(args.checkpoint)
+        original, _, _ = loaded_image_network(loaded, args.style or (), args.style_blend)
+        image = check_image(args, original)
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_weights_only(args.checkpoint, target)
-        shipped, _, _ = image_network(target, args.style or (), args.style_blend)
+        save_weights_only(loaded, target)
+        shipped, _, _ = image_network(target, args.style or (), args.style_blend)  # read back as users will
         with torch.no_grad():
             difference = float((shipped(image) - original(image)).abs().max())
     except (OSError, ValueError, ImageReadError) as error:
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return export_weights_only(args)
     try:
         net, metadata, _ = image_network(args.checkpoint, args.style or (), args.style_blend)
-        image = load_image(args.check_image, max(16, args.check_size // network_scale(net)))[None]
+        image = check_image(args, net)
         result = export_all(net, args.output or args.checkpoint.with_suffix(""), image, metadata, args.tolerance)
     except (OSError, ValueError, ImageReadError, ExportMismatchError) as error:
         print(f"export failed: {error}", file=sys.stderr)

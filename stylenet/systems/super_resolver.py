@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from stylenet.bicubic import bicubic_upsample, degrade
+from stylenet.bicubic import DEGRADATIONS, bicubic_upsample, degrade
 from stylenet.losses import PerceptualLoss
 from stylenet.models import SuperResolutionNet
 from stylenet.sr_metrics import crop_to_scale, psnr_y, ssim_y
@@ -48,7 +48,8 @@ class SuperResolver(PerceptualSystem):
         super().__init__(net, loss, optimizer, scheduler)
         self.factor = net.factor
         self.degradation, self.blur_sigma = degradation, blur_sigma
-        degrade(torch.zeros(1, 3, self.factor, self.factor), self.factor, degradation, blur_sigma)  # checks both
+        if degradation not in DEGRADATIONS:
+            raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATIONS}")
 
     def forward(self, low: Tensor) -> Tensor:
         """``(B, 3, h, w)`` -> ``(B, 3, factor h, factor w)``."""
