@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "upscale": "upscale",
     "evaluate-sr": "evaluate_sr",
+    "serve": "serve",
 }
 
 

@@ -51,16 +51,18 @@ def to_onnx(
     path: str | os.PathLike,
     opset: int = 20,
     fold: bool = True,
-    names: tuple[str, str] = (INPUT_NAME, OUTPUT_NAME),
-    example: Tensor | None = None,
+    names: tuple[str, ...] = (INPUT_NAME, OUTPUT_NAME),
+    example: Tensor | tuple[Tensor, ...] | None = None,
 ) -> Path:
     """Convert ``net`` (eval mode) to an ONNX file at ``path`` with dynamic batch, height and width.
 
     Uses the public ``torch.onnx.export`` (the ``torch.export``-based exporter); instance norms become
-    ONNX ``InstanceNormalization`` nodes. Input and output ``names``: ``"image"`` ``(B, 3, H, W)`` and,
-    for a transform net, ``"stylized"`` ``(B, 3, H, W)``. ``example`` is the input traced (default: images of
-    sizes that are not multiples of 4, so no padding branch is frozen); its first dimension, and for
-    ``(B, C, H, W)`` inputs its height and width, stay dynamic.
+    ONNX ``InstanceNormalization`` nodes. ``names`` are the input names then the output name: by default
+    ``"image"`` ``(B, 3, H, W)`` and, for a transform net, ``"stylized"`` ``(B, 3, H, W)``. ``example`` is the
+    input traced, or a tuple of them for a net of several inputs (default: images of sizes that are not
+    multiples of 4, so no padding branch is frozen). An input's first dimension stays dynamic where its
+    example has more than one row, and a ``(B, C, H, W)`` input's height and width stay dynamic; the first
+    input's dynamic dimensions are named ``batch``, ``height`` and ``width``, the others' prefixed by their name.
     With ``fold``, upsample + 3x3 convs are exported as sub-pixel convs and the 9x9 output conv runs on
     phase planes (:func:`~stylenet.models.subpixel.fold_upsampling`: the same function; in ONNX Runtime
     ~20% faster with ~35% less peak memory at 1024², see ``bench/inference.py``).
@@ -70,23 +72,34 @@ def to_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, 67, 93) if example is None else example
-    dims = {0: torch.export.Dim("batch")}
-    if example.ndim == 4:
-        dims |= {2: torch.export.Dim("height"), 3: torch.export.Dim("width")}
+    examples = example if isinstance(example, tuple) else (example,)
+    if len(names) != len(examples) + 1:
+        raise ValueError(f"{len(examples)} example inputs need {len(examples) + 1} names (inputs, output), got {names}")
     logging.getLogger("torch.onnx").setLevel(logging.WARNING)
     torch.onnx.export(
         net.eval(),
-        (example,),
+        examples,
         str(path),
-        input_names=[names[0]],
-        output_names=[names[1]],
-        dynamic_shapes=(dims,),
+        input_names=list(names[:-1]),
+        output_names=[names[-1]],
+        dynamic_shapes=tuple(
+            _dynamic_dims(x, f"{name}_" if i else "")
+            for i, (x, name) in enumerate(zip(examples, names[:-1], strict=True))
+        ),
         opset_version=opset,
         dynamo=True,
         external_data=False,
         verbose=False,
     )
     return path
+
+
+def _dynamic_dims(example: Tensor, prefix: str) -> dict[int, Any]:
+    """The dynamic dimensions of one example input of :func:`to_onnx`, named with ``prefix``."""
+    dims = {0: torch.export.Dim(f"{prefix}batch")} if example.shape[0] > 1 else {}
+    if example.ndim == 4:
+        dims |= {2: torch.export.Dim(f"{prefix}height"), 3: torch.export.Dim(f"{prefix}width")}
+    return dims
 
 
 def onnx_session(path: str | os.PathLike, threads: int | None = None, spin: bool = True) -> ort.InferenceSession:
@@ -255,7 +268,7 @@ def torchscript_module(path: Path, device: torch.device) -> torch.jit.ScriptModu
         raise ModelFileError(f"{path} is not a readable TorchScript model ({first_line(error)})") from error
 
 
-class _StyleCode(nn.Module):
+class StyleCodeGraph(nn.Module):
     """Style images ``(S, 3, H, W)`` -> hidden codes ``(S, D)``: the embedding and the hidden layer, for export."""
 
     def __init__(self, embedding: StyleEmbedding, net: MetaTransformNet) -> None:
@@ -264,6 +277,18 @@ class _StyleCode(nn.Module):
 
     def forward(self, styles: Tensor) -> Tensor:
         return self.net.code(self.embedding(styles))
+
+
+class CodeStylizeGraph(nn.Module):
+    """Images ``(B, 3, H, W)`` and one hidden code ``(1, D)`` -> stylised images: the heads, the gain cap and the
+    template net with the generated weights, for export (a style switch then costs only :class:`StyleCodeGraph`)."""
+
+    def __init__(self, net: MetaTransformNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: Tensor, code: Tensor) -> Tensor:
+        return self.net.stylize(images, self.net.generate(code))
 
 
 class _Weights(nn.Module):
@@ -293,7 +318,7 @@ class OnnxStyleSwitch:
         embedding, net = copy.deepcopy(embedding).cpu().eval(), copy.deepcopy(net).cpu().eval()
         self.shapes = {name: net.shapes[name] for names in net.generated for name in names}
         folder = Path(folder)
-        code, weights = _StyleCode(embedding, net), _Weights(net)
+        code, weights = StyleCodeGraph(embedding, net), _Weights(net)
         with torch.no_grad():
             codes = code(torch.rand(2, 3, 37, 45))  # batch 2: a batch of 1 would be frozen by the export
         to_onnx(code, folder / "style_code.onnx", fold=False, names=("style", "code"))
