@@ -86,9 +86,9 @@ def main() -> None:
 
     web_ms, native_ms = statistics.median(web), statistics.median(native)
     print(f"{args.size}x{args.size}, median of {args.repeats} runs after a warm-up")
-    print(f"{'runtime':<44} {'ms/image':>9} {'ratio':>6}")
-    print(f"{'ONNX Runtime (native CPU, ' + str(min(4, threads)) + ' threads)':<44} {native_ms:9.0f} {1.0:6.2f}")
-    print(f"{'onnxruntime-web in headless Chromium, ' + backend:<44} {web_ms:9.0f} {web_ms / native_ms:6.2f}")
+    print(f"{'runtime':<62} {'ms/image':>9} {'ratio':>6}")
+    print(f"{'ONNX Runtime (native CPU, ' + str(min(4, threads)) + ' threads)':<62} {native_ms:9.0f} {1.0:6.2f}")
+    print(f"{'onnxruntime-web in headless Chromium, ' + backend:<62} {web_ms:9.0f} {web_ms / native_ms:6.2f}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ PHOTO = KODAK[3]
 MAX_SIZE = 384  # below the photo's 500 px, so the page downscales it with a notice
 # onnxruntime-web's WASM kernels against native ONNX Runtime on the same float32 input: the same graph, other
 # summation orders; outputs are in [0, 1], and 8-bit images quantise at 2e-3
-WASM_TOLERANCE = 1e-4
+WASM_TOLERANCE = 5e-4  # measured: up to 1.3e-4 (mean 1e-5) on a 683x512 photo through the meta net
 BY = "\N{MULTIPLICATION SIGN}"  # the page writes sizes as 500 BY 500
 
 
