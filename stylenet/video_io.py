@@ -32,6 +32,7 @@ import numpy as np
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 ENCODERS = {".webm": "libvpx-vp9"}  # suffix -> video encoder; libx264 for the others
 DEFAULT_ENCODER = "libx264"
+IMAGE_FORMATS = ("image2", "gif", "apng", "webp_pipe")  # FFmpeg demuxers of still images (and *_pipe)
 QUALITY = {  # encoder -> options: near-transparent quality at a speed that keeps up with the network
     "libx264": {"crf": "18", "preset": "veryfast"},
     "libvpx-vp9": {"crf": "24", "b": "0", "deadline": "realtime"},
@@ -43,6 +44,9 @@ class VideoReadError(ValueError):
 
 
 def first_line(error: BaseException) -> str:
+    """An error's reason in one line: FFmpeg's message without its number and file name, else the first line."""
+    if isinstance(error, av.FFmpegError) and error.strerror:
+        return error.strerror
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
 
@@ -104,6 +108,8 @@ class VideoSource:
 
     def describe(self) -> VideoInfo:
         streams = self.container.streams
+        if self.container.format.name in IMAGE_FORMATS or self.container.format.name.endswith("_pipe"):
+            raise VideoReadError(f"{self.path}: not a video (an image: {self.container.format.name})")
         if not streams.video:
             kinds = ", ".join(s.type for s in streams) or "no streams"
             raise VideoReadError(f"{self.path}: not a readable video (no video stream: {kinds})")
@@ -182,7 +188,7 @@ class VideoWriter:
             encoder = ENCODERS.get(self.path.suffix.lower(), DEFAULT_ENCODER)
             self.video = self.container.add_stream(encoder, rate=rate, options=QUALITY[encoder])
             self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
-            self.video.time_base = time_base
+            self.video.time_base = self.video.codec_context.time_base = time_base  # keep every frame's pts
             self.audio = {s.index: self.container.add_stream_from_template(s) for s in audio}
         except (av.FFmpegError, ValueError) as error:
             self.discard()

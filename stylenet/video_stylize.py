@@ -196,6 +196,8 @@ def stylize_video(
                     worker.join()
             if not frames:
                 raise VideoReadError(f"{info.path}: not a readable video (no frame could be decoded)")
+            if frames < info.frames:
+                raise VideoReadError(f"{info.path}: truncated video ({frames} of {info.frames} frames decoded)")
     return VideoResult(Path(target), frames, time.perf_counter() - start)
 
 
