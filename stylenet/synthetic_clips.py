@@ -27,6 +27,7 @@ from stylenet.video_io import VideoWriter
 
 MOTIONS = ("pan", "zoom", "rotate", "object")
 MARGIN = 1.35  # the resized photo's short side over the frame's, so the motions stay inside it
+BLUR_SIGMA = 0.8  # pixels
 TONE_HZ, SAMPLE_RATE = 440.0, 44100
 
 
@@ -75,10 +76,12 @@ def inside(points: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def cover(photo: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``photo`` resized so that its sides are at least :data:`MARGIN` times the frame's."""
+    """``photo`` resized so that its sides are at least :data:`MARGIN` times the frame's, and blurred a little
+    (:data:`BLUR_SIGMA`, as a camera's optics would) so that bilinear sampling of the frames stays exact."""
     scale = MARGIN * max(width / photo.shape[1], height / photo.shape[0])
     size = (math.ceil(photo.shape[1] * scale), math.ceil(photo.shape[0] * scale))
-    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    resized = cv2.resize(photo, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return cv2.GaussianBlur(resized, (0, 0), BLUR_SIGMA)
 
 
 def synthetic_clip(photo: np.ndarray, motion: str, width: int, height: int, frames: int = 8) -> SyntheticClip:
