@@ -3,6 +3,7 @@
     stylenet evaluate -m starry.ckpt -o eval/starry                  # 4 default photos x the model's style
     stylenet evaluate -m metanet.ckpt -o eval/metanet --styles styles/ --content photos.txt
     stylenet evaluate --outputs stylized/ --styles starry_night.jpg -o eval/folder
+    stylenet evaluate -m starry.ckpt -o eval/starry --clip pan zoom rotate object clip.mp4   # + warping error
 
 Pairs are every ``--content`` image with every ``--styles`` image. Both take files, folders, glob
 patterns or ``.txt`` lists (one path a line). Defaults, under ``$STYLENET_SHARED`` (else ../shared):
@@ -16,6 +17,11 @@ A folder of outputs holds ``<content stem>__<style stem>.<ext>`` per pair, or, w
 Writes ``<output>/evaluation.csv`` (one row per pair) and ``<output>/contact_sheet.png`` (content |
 style | output rows) and prints the mean of each metric. A metric whose weights file is missing is
 reported as skipped.
+
+``--clip`` adds the temporal consistency of a model (:mod:`stylenet.clip_evaluation`): its warping error
+(Lai et al. 2018) on each clip, next to the unmodified clip's own, written to ``<output>/warping_error.csv``.
+A clip is a video file or a synthetic clip of a real photo under known motion (pan, zoom, rotate, object),
+``--clip-size`` wide, :data:`~stylenet.clip_evaluation.CLIP_FRAMES` frames; a meta network uses the first style.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stylenet.clip_evaluation import clip_frames, clip_table, clip_warping_error
 from stylenet.commands.stylize import collect_inputs, positive_int
 from stylenet.config import shared_dir
 from stylenet.evaluation import (
@@ -36,8 +43,9 @@ from stylenet.evaluation import (
     model_source,
     summary_table,
     write_csv,
+    write_table,
 )
-from stylenet.imageio import ImageReadError
+from stylenet.imageio import ImageReadError, load_image
 from stylenet.inference import BACKENDS
 
 HELP = "score a model or a folder of stylised images: content, LPIPS, style and edge metrics"
@@ -89,6 +97,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     contents = expand_lists(args.content) if args.content else [images / p for p in DEFAULT_CONTENT]
     explicit = expand_lists(args.styles) if args.styles else None
     if args.outputs is not None:
+        if args.clip:
+            raise ValueError("--clip scores a model (-m): a folder of stylised images has no clips")
         styles = choose_styles(explicit, None, images)
         source = folder_source(args.outputs, single_style=len(styles) == 1)
     else:
@@ -111,6 +121,15 @@ def evaluate_command(args: argparse.Namespace) -> int:
     sheet = output / "contact_sheet.png"
     evaluation_sheet(results).save(sheet)
     print(f"{source.name}\n{summary_table(results, scorer)}\nwrote {table} and {sheet}")
+    if args.clip:
+        style_image = load_image(styles[0], args.style_size)[None]
+        clips = [
+            clip_warping_error(source, clip, clip_frames(clip, images, args.clip_size), styles[0], style_image)
+            for clip in args.clip
+        ]
+        rows = ([r.clip, f"{r.model:.6g}", f"{r.unmodified:.6g}"] for r in clips)
+        written = write_table(output / "warping_error.csv", ["clip", "warping_error", "unmodified"], rows)
+        print(f"{clip_table(clips)}\nwrote {written}")
     return 0
 
 
@@ -124,6 +143,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=positive_int, default=256, help="longest side of the content images")
     parser.add_argument("--style-size", type=positive_int, default=256, help="longest side of the style images")
     parser.add_argument("--content-tap", default="relu2_2", help="VGG16 tap of the content distance")
+    parser.add_argument(
+        "--clip", nargs="+", help="with -m: warping error on video files or synthetic clips (pan zoom rotate object)"
+    )
+    parser.add_argument("--clip-size", type=positive_int, default=256, help="longest side of the clips' frames")
     parser.add_argument("--vgg-weights", type=Path, help="VGG16 features (default: <shared>/weights/...)")
     parser.add_argument("--lpips-weights", type=Path, help="LPIPS VGG heads (default: <shared>/weights/...)")
     parser.add_argument("--metanet-vgg-weights", help="VGG weights of a meta network's style embedding")

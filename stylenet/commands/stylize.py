@@ -1,10 +1,11 @@
-"""``stylenet stylize``: stylise image files with a trained model (checkpoint, TorchScript or ONNX).
+"""``stylenet stylize``: stylise image and video files with a trained model (checkpoint, TorchScript or ONNX).
 
     stylenet stylize photos/ -m starry.ckpt -o stylized/
     stylenet stylize 'photos/*.jpg' -m starry.onnx -o stylized/ --size 1024 --strength 0.8 --preserve-color
     stylenet stylize big.tif -m starry.ckpt -o stylized/ --tile 1024 --overlap 64
     stylenet stylize photos/ -m metanet.ckpt --style a.jpg b.jpg --style-blend 0.7 0.3 -o blended/
     stylenet stylize photos/ -m starry.ckpt -o stylized/ --devices 4 --accelerator cpu
+    stylenet stylize clip.mp4 -m starry.ckpt -o stylized/ --size 640
 
 Inputs are files, folders (their images, not recursive) or glob patterns. Each output has the input's
 name, format and size (or longest side ``--size``). It keeps the input's alpha channel where its format
@@ -18,6 +19,10 @@ An image whose untiled run would need more than ``--memory-budget`` GB (default:
 memory; :mod:`stylenet.memory` estimates it from the image size) is tiled, with a notice; that needs a
 checkpoint. ``--devices N`` runs the checkpoint's eager network in N processes through Lightning
 (:mod:`stylenet.batch_stylize`; DDP over gloo with ``--accelerator cpu``), which share the budget.
+
+Videos (``.mp4 .mov .mkv .webm .avi``) are decoded, stylised in batches (``--batch-size``, default 4) and
+encoded with the same timestamps, size (or ``--size``; odd sides cropped to even) and audio streams
+(:mod:`stylenet.video_stylize`), under a temporary name renamed when complete.
 """
 
 from __future__ import annotations
@@ -45,17 +50,19 @@ from stylenet.inference import (
 from stylenet.memory import GB, default_budget, plan_tiling, untiled_bytes
 from stylenet.output_files import Summary, notify, output_targets
 from stylenet.runtimes import PRECISIONS
+from stylenet.video_io import VIDEO_SUFFIXES
+from stylenet.video_stylize import VIDEO_BATCH_SIZE, stylize_videos
 
-HELP = "stylise images with a trained model (checkpoint, TorchScript or ONNX)"
+HELP = "stylise images and videos with a trained model (checkpoint, TorchScript or ONNX)"
 
 
-def collect_inputs(sources: list[str]) -> list[Path]:
-    """Image files named by ``sources``: files, folders (their image files, sorted) or glob patterns."""
+def collect_inputs(sources: list[str], suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """Files named by ``sources``: files, folders (their files with one of ``suffixes``, sorted) or glob patterns."""
     files: list[Path] = []
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
         elif path.exists() or not glob.has_magic(source):
             files.append(path)  # a missing file is reported when it is read
         else:
@@ -130,12 +137,20 @@ def stylize_here(args: argparse.Namespace, inputs: list[Path], options: StyleOpt
     if args.tile and model.net is None:
         raise SystemExit(f"stylenet stylize: error: --tile needs a checkpoint, not a {model.backend} model")
     output, progress = Path(args.output), not args.quiet
+    videos = [path for path in inputs if path.suffix.lower() in VIDEO_SUFFIXES]
+    images = [path for path in inputs if path not in videos]
     try:
-        return stylize_files(
-            model, inputs, output, options, args.size, args.batch_size, args.overwrite, progress, budget
-        )
+        summary = Summary()
+        if images:
+            summary = stylize_files(
+                model, images, output, options, args.size, args.batch_size or 1, args.overwrite, progress, budget
+            )
     except ValueError as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
+    batch_size = args.batch_size or VIDEO_BATCH_SIZE
+    return Summary.merged(
+        [summary, stylize_videos(model, videos, output, options, args.size, batch_size, args.overwrite, progress)]
+    )
 
 
 def stylize_on_devices(
@@ -147,7 +162,9 @@ def stylize_on_devices(
 
     if Path(args.model).suffix.lower() in MODEL_FILE_BACKENDS or args.backend not in ("auto", "eager"):
         raise SystemExit("stylenet stylize: error: --devices runs a checkpoint's eager network, not another backend")
-    if args.precision == "bf16" or args.batch_size > 1:
+    if any(path.suffix.lower() in VIDEO_SUFFIXES for path in inputs):
+        raise SystemExit("stylenet stylize: error: --devices stylises images; run videos without it")
+    if args.precision == "bf16" or (args.batch_size or 1) > 1:
         raise SystemExit("stylenet stylize: error: --devices runs fp32, one image at a time per process")
     try:
         net, _, _ = image_network(args.model, args.style, args.style_blend, STYLE_KINDS)
@@ -163,9 +180,9 @@ def stylize_on_devices(
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = collect_inputs(args.inputs)
+    inputs = collect_inputs(args.inputs, IMAGE_SUFFIXES + VIDEO_SUFFIXES)
     if not inputs:
-        raise SystemExit(f"stylenet stylize: error: no images found in {' '.join(args.inputs)}")
+        raise SystemExit(f"stylenet stylize: error: no images or videos found in {' '.join(args.inputs)}")
     options = StyleOptions(args.strength, args.preserve_color, args.tile, args.overlap, args.stats_size)
     budget = args.memory_budget * GB if args.memory_budget else None
     if args.devices:
@@ -174,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
     else:
         summary = stylize_here(args, inputs, options, budget)
+    if len(inputs) == 1 and summary.failed:
+        raise SystemExit(f"stylenet stylize: error: {next(iter(summary.failed.values()))}")
     print(summary.report(), file=sys.stderr if summary.failed else sys.stdout)
     return 1 if summary.failed else 0
 
@@ -200,7 +219,7 @@ def positive_float(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
+    parser.add_argument("inputs", nargs="+", help="image or video files, folders or glob patterns")
     parser.add_argument("-m", "--model", required=True, help="Lightning checkpoint, TorchScript (.pt/.ts) or .onnx")
     parser.add_argument("-o", "--output", required=True, help="output folder")
     parser.add_argument("--style", nargs="+", default=(), help="style image(s) for a meta-network checkpoint")
@@ -209,7 +228,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", type=positive_int, help="longest side of the outputs (default: the input's)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    parser.add_argument("--batch-size", type=positive_int, default=1, help="images of one size run together")
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help=f"images of one size run together (default 1), or video frames (default {VIDEO_BATCH_SIZE})",
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,

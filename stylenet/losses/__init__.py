@@ -7,6 +7,7 @@ from stylenet.losses.gram import GramLoss, gram_matrix
 from stylenet.losses.meanstd import MeanStdLoss, mean_std
 from stylenet.losses.perceptual import PerceptualLoss
 from stylenet.losses.pixel import PixelLoss
+from stylenet.losses.temporal import TemporalLoss, random_affine
 from stylenet.losses.tv import TotalVariationLoss
 
 __all__ = [
@@ -18,9 +19,11 @@ __all__ = [
     "PerceptualLoss",
     "PixelLoss",
     "StyleLoss",
+    "TemporalLoss",
     "TotalVariationLoss",
     "cross_layer_matrix",
     "gram_matrix",
     "mean_std",
     "pool_to",
+    "random_affine",
 ]

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from stylenet.losses import PerceptualLoss
+from stylenet.losses import PerceptualLoss, TemporalLoss
 from stylenet.models.meta_transform_net import JOHNSON_TAPS, MetaTransformNet, StyleEmbedding, gain
 from stylenet.systems.perceptual_system import OptimizerFactory, PerceptualSystem, SchedulerFactory
 
@@ -34,7 +34,7 @@ class MetaStylizer(PerceptualSystem):
         embedding_taps: encoder taps of the style embedding.
         embedding_size: longest side of the style images the embedding reads (``None``: the crops as given).
         style_size: longest side of the style images in training (recorded for inference).
-        optimizer, scheduler: as :class:`~stylenet.systems.PerceptualSystem`.
+        optimizer, scheduler, temporal: as :class:`~stylenet.systems.PerceptualSystem`.
     """
 
     kind = "metanet"
@@ -48,8 +48,9 @@ class MetaStylizer(PerceptualSystem):
         style_size: int | None = None,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
         scheduler: SchedulerFactory | None = None,
+        temporal: TemporalLoss | None = None,
     ) -> None:
-        super().__init__(net, loss, optimizer, scheduler)
+        super().__init__(net, loss, optimizer, scheduler, temporal)
         self.embedding = StyleEmbedding(loss.encoder, embedding_taps, embedding_size)
         self.style_size = style_size
         if self.embedding.dim != net.embedding_dim:
@@ -81,7 +82,9 @@ class MetaStylizer(PerceptualSystem):
             per_sample = {tap: f.repeat_interleave(b // s, dim=0) for tap, f in features.items()} if s > 1 else features
             self.loss.set_style_features(per_sample)
         params = self.net.generate(self.net.code(embedding))
-        terms = self.loss(self.net.stylize(content, params), content)
+        stylized = self.net.stylize(content, params)
+        net = partial(self.net.stylize, params=params)
+        terms = self.add_temporal(self.loss(stylized, content), net, content, stylized, stage)
         gains = torch.stack([gain(params[f"{conv}.weight"]).mean() for conv in self.net.convs]).mean().detach()
         self.log(f"{stage}/generated_gain", gains, batch_size=b, sync_dist=stage != "train")
         self.log_terms(terms, stage, b)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from stylenet.checkpoint import check_architecture, describe
-from stylenet.losses import PerceptualLoss
+from stylenet.losses import PerceptualLoss, TemporalLoss
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
@@ -31,6 +31,8 @@ class PerceptualSystem(L.LightningModule):
         loss: perceptual loss with its frozen encoder (not saved in checkpoints).
         optimizer: ``partial`` optimizer taking the parameters.
         scheduler: optional ``partial`` LR scheduler taking the optimizer; stepped every step.
+        temporal: the temporal regulariser of a stylising product (:class:`~stylenet.losses.TemporalLoss`),
+            added to the training loss by :meth:`add_temporal`; None or weight 0 leaves training as it was.
     """
 
     kind: ClassVar[str]
@@ -41,10 +43,12 @@ class PerceptualSystem(L.LightningModule):
         loss: PerceptualLoss,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
         scheduler: SchedulerFactory | None = None,
+        temporal: TemporalLoss | None = None,
     ) -> None:
         super().__init__()
         self.net = net
         self.loss = loss
+        self.temporal = temporal if temporal is not None and temporal.weight else None
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.run_config: dict[str, Any] = {}  # the resolved run config, stored in checkpoints
@@ -61,6 +65,16 @@ class PerceptualSystem(L.LightningModule):
     def checkpoint_entries(self) -> dict[str, Any]:
         """The kind's own entries of ``checkpoint["stylenet"]``."""
         return {}
+
+    def add_temporal(
+        self, terms: dict[str, Tensor], net: Callable[[Tensor], Tensor], images: Tensor, stylized: Tensor, stage: str
+    ) -> dict[str, Tensor]:
+        """``terms`` with the temporal term of ``net`` on ``images`` (stylised: ``stylized``) added to them and to
+        their total, in training when the system has one; ``terms`` as they are otherwise."""
+        if self.temporal is None or stage != "train":
+            return terms
+        temporal = self.temporal(net, images, stylized)["temporal"]
+        return {**terms, "temporal": temporal, "total": terms["total"] + temporal}
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor | None:
         return self.step(batch, "train")

@@ -13,7 +13,7 @@ from torchvision.utils import make_grid
 
 from stylenet.checkpoint import file_sha256
 from stylenet.imageio import load_image
-from stylenet.losses import PerceptualLoss
+from stylenet.losses import PerceptualLoss, TemporalLoss
 from stylenet.metrics import STYLE_TAPS, content_distance, style_distance
 from stylenet.systems.perceptual_system import OptimizerFactory, PerceptualSystem, SchedulerFactory
 
@@ -46,6 +46,7 @@ class Stylizer(PerceptualSystem):
         channels_last: run the frozen encoder and the network's RGB-output convolutions in the channels-last
             memory format (see :func:`use_channels_last`; the same numbers up to float rounding).
         compile: ``torch.compile`` the network and the loss (their state dict keys are unchanged).
+        temporal: as :class:`~stylenet.systems.PerceptualSystem` (stability on video, learned from photos).
     """
 
     kind = "stylizer"
@@ -60,8 +61,9 @@ class Stylizer(PerceptualSystem):
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
         compile: bool = False,
+        temporal: TemporalLoss | None = None,
     ) -> None:
-        super().__init__(net, loss, optimizer, scheduler)
+        super().__init__(net, loss, optimizer, scheduler, temporal)
         if channels_last:
             use_channels_last(self.loss.encoder, self.net)
         if compile:
@@ -84,7 +86,7 @@ class Stylizer(PerceptualSystem):
         if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
             return None
         stylized = self.net(images)
-        terms = self.loss(stylized, images)
+        terms = self.add_temporal(self.loss(stylized, images), self.net, images, stylized, stage)
         self.log_terms(terms, stage, images.shape[0])
         if stage == "val":
             self.log_distances(stylized, images)
