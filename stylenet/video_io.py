@@ -29,6 +29,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from stylenet import imageio, runtimes
+
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 ENCODERS = {".webm": "libvpx-vp9"}  # suffix -> video encoder; libx264 for the others
 DEFAULT_ENCODER = "libx264"
@@ -47,8 +49,7 @@ def first_line(error: BaseException) -> str:
     """An error's reason in one line: FFmpeg's message without its number and file name, else the first line."""
     if isinstance(error, av.FFmpegError) and error.strerror:
         return error.strerror
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    return runtimes.first_line(error)
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,9 @@ class Frame:
 
 
 def resized_size(width: int, height: int, size: int | None) -> tuple[int, int]:
-    """``(width, height)`` with the longest side ``size`` (None keeps it), aspect ratio kept."""
-    if size is None or max(width, height) == size:
-        return width, height
-    scale = size / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    """``(width, height)`` with the longest side ``size`` (None keeps it), rounded as images are."""
+    resized = imageio.resized_size(width, height, size)
+    return (width, height) if resized is None else resized[0]
 
 
 def encoded_size(width: int, height: int) -> tuple[int, int]:
