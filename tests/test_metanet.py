@@ -6,12 +6,15 @@ import io
 import json
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from PIL import Image
 from torch import nn
 
 from stylenet.checkpoint import file_sha256
@@ -24,6 +27,7 @@ from stylenet.losses import ContentLoss, GramLoss, MeanStdLoss, PerceptualLoss, 
 from stylenet.models import ArbitraryStyleNet, TransformNet
 from stylenet.models.meta_transform_net import Head, MetaTransformNet, StyleEmbedding, generated_convs
 from stylenet.runtimes import switch_with_onnxruntime
+from stylenet.synthetic_clips import save_clip, synthetic_clip
 from tests.conftest import IMAGES, KODAK, ROOT, SHARED, STARRY
 
 TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -302,6 +306,20 @@ def test_stylize_and_export_a_metanet_checkpoint_for_given_styles(tmp_path):
         main(["stylize", str(photo), "-m", str(checkpoint), "-o", str(tmp_path / "none"), "--quiet"])
     with pytest.raises(ValueError, match="meta-network checkpoint"):
         image_network(checkpoint)
+
+    clip = tmp_path / "pan.mp4"
+    save_clip(synthetic_clip(np.asarray(Image.open(photo).convert("RGB")), "pan", 96, 64, 6).frames, clip)
+
+    def stylize_clip(name: str, style: Path) -> list[np.ndarray]:
+        output = tmp_path / name
+        args = ["stylize", str(clip), "-m", str(checkpoint), "-o", str(output), "--style", str(style), "--quiet"]
+        assert main(args) == 0
+        with av.open(str(output / clip.name)) as container:
+            return [frame.to_ndarray(format="rgb24").astype(float) for frame in container.decode(video=0)]
+
+    starry_clip, candy_clip = stylize_clip("starry_clip", STARRY), stylize_clip("candy_clip", CANDY)
+    assert len(starry_clip) == len(candy_clip) == 6 and starry_clip[0].shape == (64, 96, 3)
+    assert np.abs(starry_clip[0] - candy_clip[0]).mean() > 1, "the clip takes the given style"
 
     stem = tmp_path / "exported/starry"
     assert export_script.main([str(checkpoint), "--style", str(STARRY), "-o", str(stem), "--check-size", "67"]) == 0
