@@ -3,7 +3,7 @@
 Outputs come from a model (checkpoint, TorchScript, ONNX or meta-network checkpoint) or from a folder
 of images already stylised. Each pair is scored with :mod:`stylenet.metrics`:
 
-- ``content_distance``: relative VGG16 feature error to the content at one tap (default relu2_2);
+- ``content_distance``: relative VGG feature error to the content at one tap (default relu2_2; VGG16, or VGG19);
 - ``lpips_vgg``: LPIPS-VGG distance to the content;
 - ``style_distance``: relative Gram error to the style over relu1_1 ... relu5_1;
 - ``edge_ssim``: SSIM between the Sobel edge maps of the content and the output.
@@ -161,17 +161,23 @@ def folder_source(folder: str | os.PathLike, single_style: bool) -> LoadedSource
 
 
 def scoring_networks(
-    vgg_weights: str | os.PathLike, lpips_weights: str | os.PathLike, vgg_metrics: Sequence[str]
+    vgg_weights: str | os.PathLike,
+    lpips_weights: str | os.PathLike,
+    vgg_metrics: Sequence[str],
+    arch: str = "vgg16",
 ) -> tuple[VGGEncoder | None, dict[str, Tensor] | None, dict[str, str]]:
-    """The VGG16 encoder and LPIPS heads a scorer needs, None for each whose file is missing, and the reason
-    each skipped metric gives (``vgg_metrics`` need the encoder, ``lpips_vgg`` both)."""
+    """The VGG encoder (``arch``) and LPIPS heads a scorer needs, None for each whose file is missing (LPIPS
+    also with another encoder than VGG16, which its heads are for), and the reason each skipped metric gives
+    (``vgg_metrics`` need the encoder, ``lpips_vgg`` both)."""
     skipped: dict[str, str] = {}
     encoder = heads = None
     if Path(vgg_weights).is_file():
-        encoder = VGGEncoder("vgg16", vgg_weights, taps=())
+        encoder = VGGEncoder(arch, vgg_weights, taps=())
     else:
-        skipped.update(dict.fromkeys(vgg_metrics, f"VGG16 weights not found: {vgg_weights}"))
-    if Path(lpips_weights).is_file():
+        skipped.update(dict.fromkeys(vgg_metrics, f"{arch.upper()} weights not found: {vgg_weights}"))
+    if arch != "vgg16":
+        skipped.setdefault("lpips_vgg", f"LPIPS's heads are for VGG16, not {arch.upper()}")
+    elif Path(lpips_weights).is_file():
         heads = load_lpips_heads(lpips_weights)
     else:
         skipped.setdefault("lpips_vgg", f"LPIPS weights not found: {lpips_weights}")
@@ -182,7 +188,7 @@ def scoring_networks(
 class Scorer:
     """Scores ``(output, content, style)`` images with every metric whose weights are available.
 
-    ``encoder`` (VGG16) is None when its weights are missing, ``lpips_heads`` when LPIPS's are;
+    ``encoder`` (VGG16 or VGG19) is None when its weights are missing, ``lpips_heads`` when LPIPS's are;
     ``skipped`` maps each metric that cannot run to the reason.
     """
 
@@ -198,12 +204,14 @@ class Scorer:
         lpips_weights: str | os.PathLike,
         content_tap: str = "relu2_2",
         device: str | torch.device = "cpu",
+        arch: str = "vgg16",
     ) -> Scorer:
-        """Load the VGG16 features and LPIPS heads; a missing file skips the metrics that need it.
+        """Load the VGG features (``arch``: ``"vgg16"`` or ``"vgg19"``) and the LPIPS heads (VGG16 only); a
+        missing file skips the metrics that need it.
 
         Raises ``KeyError`` for an unknown ``content_tap`` and ``ValueError`` for an unreadable weights file.
         """
-        encoder, heads, skipped = scoring_networks(vgg_weights, lpips_weights, VGG_METRICS)
+        encoder, heads, skipped = scoring_networks(vgg_weights, lpips_weights, VGG_METRICS, arch)
         if encoder is not None:
             encoder.to(device).check_taps([content_tap])
         return cls(encoder, heads, content_tap, skipped)

@@ -68,6 +68,19 @@ def test_a_stylised_output_is_closer_to_its_style_than_the_photo(tmp_path, styli
     assert sheet.width == 3 * 192 and sheet.height > 2 * SIZE
 
 
+def test_the_vgg19_scorer_agrees_on_the_direction_and_skips_lpips(tmp_path, stylised, capsys):
+    vgg19 = ["--scorer", "vgg19", "--content-tap", "relu4_2", *content_args()]
+    photos = run_evaluate(tmp_path / "photos", "--outputs", str(KODAK[0].parent), *vgg19)
+    outputs = run_evaluate(tmp_path / "outputs", "--outputs", str(stylised), *vgg19)
+    vgg16 = run_evaluate(tmp_path / "vgg16", "--outputs", str(stylised), "--content-tap", "relu4_2", *content_args())
+    for photo, output, other in zip(photos, outputs, vgg16, strict=True):
+        assert float(photo["content_distance"]) < 1e-4 and float(output["content_distance"]) > 0.05
+        assert float(output["style_distance"]) < 0.8 * float(photo["style_distance"])
+        assert output["style_distance"] != other["style_distance"], "another network, other numbers"
+        assert output["lpips_vgg"] == "skipped"
+    assert "LPIPS's heads are for VGG16, not VGG19" in capsys.readouterr().out
+
+
 def test_missing_weights_are_reported_as_skipped(tmp_path, capsys):
     rows = run_evaluate(tmp_path / "a", "--outputs", str(KODAK[0].parent), *content_args(), "--lpips-weights", "no.pth")
     assert {row["lpips_vgg"] for row in rows} == {"skipped"}

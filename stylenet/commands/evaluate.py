@@ -16,7 +16,8 @@ A folder of outputs holds ``<content stem>__<style stem>.<ext>`` per pair, or, w
 
 Writes ``<output>/evaluation.csv`` (one row per pair) and ``<output>/contact_sheet.png`` (content |
 style | output rows) and prints the mean of each metric. A metric whose weights file is missing is
-reported as skipped.
+reported as skipped. ``--scorer vgg19`` computes the content and style distances with the shared normalised
+VGG19 instead of VGG16 (a network other than the one the training losses use; LPIPS is then skipped).
 
 ``--clip`` adds the temporal consistency of a model (:mod:`stylenet.clip_evaluation`): its warping error
 (Lai et al. 2018) on each clip, next to the unmodified clip's own, written to ``<output>/warping_error.csv``.
@@ -48,6 +49,7 @@ from stylenet.evaluation import (
 from stylenet.imageio import ImageReadError, load_image
 from stylenet.inference import BACKENDS
 
+SCORER_WEIGHTS = {"vgg16": "vgg16_imagenet_features.pth", "vgg19": "vgg19_normalised_features_fp16.pth"}
 HELP = "score a model or a folder of stylised images: content, LPIPS, style and edge metrics"
 
 
@@ -110,10 +112,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     weights = shared_dir() / "weights"
     scorer = Scorer.from_files(
-        args.vgg_weights or weights / "vgg16_imagenet_features.pth",
+        args.vgg_weights or weights / SCORER_WEIGHTS[args.scorer],
         args.lpips_weights or weights / "lpips_vgg_lin.pth",
         args.content_tap,
         args.device,
+        args.scorer,
     )
     results = evaluate(source, make_pairs(contents, styles), scorer, args.size, args.style_size)
     output = Path(args.output)
@@ -142,12 +145,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--styles", nargs="+", help="style images: files, folders, globs or .txt lists")
     parser.add_argument("--size", type=positive_int, default=256, help="longest side of the content images")
     parser.add_argument("--style-size", type=positive_int, default=256, help="longest side of the style images")
-    parser.add_argument("--content-tap", default="relu2_2", help="VGG16 tap of the content distance")
+    parser.add_argument("--content-tap", default="relu2_2", help="VGG tap of the content distance")
+    parser.add_argument(
+        "--scorer", choices=sorted(SCORER_WEIGHTS), default="vgg16", help="the VGG of the distances (LPIPS: VGG16)"
+    )
     parser.add_argument(
         "--clip", nargs="+", help="with -m: warping error on video files or synthetic clips (pan zoom rotate object)"
     )
     parser.add_argument("--clip-size", type=positive_int, default=256, help="longest side of the clips' frames")
-    parser.add_argument("--vgg-weights", type=Path, help="VGG16 features (default: <shared>/weights/...)")
+    parser.add_argument("--vgg-weights", type=Path, help="the scorer's VGG features (default: <shared>/weights/...)")
     parser.add_argument("--lpips-weights", type=Path, help="LPIPS VGG heads (default: <shared>/weights/...)")
     parser.add_argument("--metanet-vgg-weights", help="VGG weights of a meta network's style embedding")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
