@@ -1,0 +1,74 @@
+"""Blob artefacts of stylised images: small, saturated (near-white), isolated regions that the photo does not have.
+
+A pixel is saturated when its darkest channel is above ``bright``. Each 8-connected region of saturated
+pixels with an area between ``min_area`` pixels and ``max_area`` of the image counts as a blob when it stands
+out from a ring ``ring`` pixels wide around it (its mean whiteness at least ``contrast`` above the ring's) and
+the photo under it is not itself near-white (the photo's mean whiteness there below ``photo_bright``).
+Images are ``(3, H, W)`` RGB in [0, 1]; "whiteness" is the darkest channel of a pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class BlobRule:
+    """What counts as a blob (see the module docstring)."""
+
+    bright: float = 0.9
+    min_area: int = 4
+    max_area: float = 2e-3
+    ring: int = 3
+    contrast: float = 0.25
+    photo_bright: float = 0.75
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A blob: its centre ``(x, y)`` in pixels and its area in pixels."""
+
+    x: float
+    y: float
+    area: int
+
+
+def whiteness(image: Tensor) -> np.ndarray:
+    """The darkest channel of each pixel of ``(3, H, W)`` -> ``(H, W)`` float32."""
+    return image.detach().float().amin(0).cpu().numpy()
+
+
+def find_blobs(output: Tensor, photo: Tensor, rule: BlobRule = BlobRule()) -> list[Blob]:
+    """The blobs of ``output`` ``(3, H, W)`` that ``photo`` ``(3, H, W)`` does not have."""
+    if output.shape != photo.shape:
+        raise ValueError(f"output {tuple(output.shape)} and photo {tuple(photo.shape)} differ in shape")
+    white, photo_white = whiteness(output), whiteness(photo)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats((white > rule.bright).astype(np.uint8), 8)
+    height, width = white.shape
+    kernel = np.ones((2 * rule.ring + 1, 2 * rule.ring + 1), np.uint8)
+    blobs = []
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        if not rule.min_area <= area <= rule.max_area * height * width:
+            continue
+        top, left = max(y - rule.ring, 0), max(x - rule.ring, 0)
+        bottom, right = min(y + h + rule.ring, height), min(x + w + rule.ring, width)
+        inside = labels[top:bottom, left:right] == label
+        ring = cv2.dilate(inside.astype(np.uint8), kernel).astype(bool) & ~inside
+        patch = white[top:bottom, left:right]
+        if not ring.any() or patch[inside].mean() - patch[ring].mean() < rule.contrast:
+            continue
+        if photo_white[top:bottom, left:right][inside].mean() >= rule.photo_bright:
+            continue
+        blobs.append(Blob(float(centres[label][0]), float(centres[label][1]), int(area)))
+    return blobs
+
+
+def blobs_per_megapixel(outputs: list[Tensor], photos: list[Tensor], rule: BlobRule = BlobRule()) -> float:
+    """Blobs of every ``(3, H, W)`` output against its photo, per million pixels of output."""
+    blobs = sum(len(find_blobs(output, photo, rule)) for output, photo in zip(outputs, photos, strict=True))
+    return blobs / (sum(output[0].numel() for output in outputs) / 1e6)

@@ -1,0 +1,58 @@
+"""The blob detector on a real photo: white specks painted where the photo is dark are found, each once, where
+they are; the photo's own white areas, large white areas and specks on white are not blobs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylenet.blob_artefacts import blobs_per_megapixel, find_blobs
+from stylenet.imageio import load_image
+from tests.conftest import KODAK
+
+
+@pytest.fixture(scope="module")
+def photo() -> torch.Tensor:
+    return load_image(next(p for p in KODAK if p.stem == "kodim23"), 512)  # two parrots, a dark green background
+
+
+def paint_disc(image: torch.Tensor, x: int, y: int, radius: float, value: float = 1.0) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(image.shape[1]), torch.arange(image.shape[2]), indexing="ij")
+    painted = image.clone()
+    painted[:, (xs - x) ** 2 + (ys - y) ** 2 <= radius**2] = value
+    return painted
+
+
+def dark_points(photo: torch.Tensor, count: int, margin: int = 20) -> list[tuple[int, int]]:
+    """``count`` points spread over the photo where it is dark, far from each other."""
+    dark = photo.amax(0) < 0.5
+    points: list[tuple[int, int]] = []
+    for y in range(margin, photo.shape[1] - margin, 37):
+        for x in range(margin, photo.shape[2] - margin, 41):
+            window = dark[y - 6 : y + 7, x - 6 : x + 7]
+            if window.all() and all(abs(x - px) + abs(y - py) > 60 for px, py in points):
+                points.append((x, y))
+    assert len(points) >= count, "the photo has dark areas for the test"
+    return points[:count]
+
+
+def test_painted_specks_are_found_where_they_are(photo):
+    points = dark_points(photo, 5)
+    output = photo
+    for x, y in points:
+        output = paint_disc(output, x, y, 2.5)
+    blobs = find_blobs(output, photo)
+    assert sorted((round(b.x), round(b.y)) for b in blobs) == sorted(points)
+    assert all(15 <= b.area <= 25 for b in blobs)
+    assert blobs_per_megapixel([output], [photo]) == pytest.approx(5 / (photo[0].numel() / 1e6))
+
+
+def test_the_photo_itself_large_white_areas_and_specks_on_white_are_not_blobs(photo):
+    assert find_blobs(photo, photo) == []
+    x, y = dark_points(photo, 1)[0]
+    assert find_blobs(paint_disc(photo, x, y, 40), photo) == [], "a large white area is no blob"
+    white = paint_disc(photo, x, y, 12)
+    assert find_blobs(paint_disc(white, x, y, 2.5), white) == [], "a speck where the photo is white is the photo's"
+    assert find_blobs(paint_disc(photo, x, y, 2.5, 0.6), photo) == [], "a grey speck is not saturated"
+    with pytest.raises(ValueError, match="differ in shape"):
+        find_blobs(photo[:, :10], photo)
