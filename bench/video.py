@@ -2,6 +2,7 @@
 
     python bench/video.py                                   # a random Johnson net of conf/model/johnson.yaml
     python bench/video.py --channels 16                     # the same net at half the width
+    python bench/video.py --precision fp32                  # what a CPU without native bf16 runs
     python bench/video.py --checkpoint run/last.ckpt --sizes 640x360 1280x720 --frames 60 --rounds 3
 
 For each size, a clip of ``--frames`` frames is synthesised from a real photo (a pan,
@@ -30,6 +31,7 @@ from PIL import Image
 
 from stylenet.config import shared_dir
 from stylenet.inference import Model, StyleOptions, load_model, runnable
+from stylenet.runtimes import PRECISIONS
 from stylenet.synthetic_clips import save_clip, synthetic_clip
 from stylenet.video_stylize import VIDEO_BATCH_SIZE, stylize_frames, stylize_video
 
@@ -41,13 +43,15 @@ def size_arg(text: str) -> tuple[int, int]:
     return width, height
 
 
-def bench_model(checkpoint: Path | None, channels: int, cache: Path) -> Model:
-    """The checkpoint's model, or a random Johnson net of ``channels``, on the default CPU path (converted once)."""
+def bench_model(checkpoint: Path | None, channels: int, cache: Path, precision: str) -> Model:
+    """The checkpoint's model, or a random Johnson net of ``channels``, on the default CPU path (converted once)
+    in ``precision`` (``auto``: bf16 where the CPU computes it natively)."""
     if checkpoint is not None:
-        return load_model(checkpoint, cache_dir=cache)
+        return load_model(checkpoint, cache_dir=cache, precision=precision)
     torch.manual_seed(0)
     net = instantiate(OmegaConf.load(ROOT / "conf/model/johnson.yaml"), channels=channels).eval()
-    return runnable(net, f"bench-video-random-johnson-{channels}", "random Johnson net", cache_dir=cache)
+    key = f"bench-video-random-johnson-{channels}"
+    return runnable(net, key, "random Johnson net", precision=precision, cache_dir=cache)
 
 
 def network_fps(model: Model, frames: list[np.ndarray]) -> float:
@@ -63,6 +67,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="a style checkpoint (default: a random Johnson net)")
     parser.add_argument("--sizes", type=size_arg, nargs="+", default=[(640, 360), (1280, 720)])
     parser.add_argument("--channels", type=int, default=32, help="width of the random net (the paper's: 32)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="as stylenet stylize --precision")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--photo", type=Path, default=shared_dir() / "images/content/neural_style/tubingen.jpg")
@@ -70,7 +75,7 @@ def main() -> None:
     photo = np.asarray(Image.open(args.photo).convert("RGB"))
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        model = bench_model(args.checkpoint, args.channels, folder / "cache")
+        model = bench_model(args.checkpoint, args.channels, folder / "cache", args.precision)
         name = args.checkpoint or f"random Johnson net (conf/model/johnson.yaml, {args.channels} channels)"
         print(f"{name}: {model.backend} {model.precision}, torch threads {torch.get_num_threads()}, "
               f"{args.frames} frames, batch {VIDEO_BATCH_SIZE}")  # fmt: skip
