@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from stylenet.models import ResNeXtBlock, TransformNet
+from stylenet.models.transform_net import to_unit_range
 
 
 @pytest.mark.parametrize("block", ["residual", "resnext"])
@@ -18,14 +19,32 @@ def test_output_size_equals_input_size(block, h, w):
     assert out.min() >= 0 and out.max() <= 1
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "tanh", "clamp"])
+@pytest.mark.parametrize("output", ["sigmoid", "tanh", "clamp", "scaled_tanh"])
 def test_output_range_is_explicit(output):
-    net = TransformNet(channels=8, num_blocks=1, output=output)
+    net = TransformNet(channels=8, num_blocks=1, output=output).eval()
     with torch.no_grad():
         net.decoder[-1][-1].bias.fill_(50.0)
     out = net(torch.rand(1, 3, 16, 16))
     assert out.max() <= 1 and out.min() >= 0
     assert out.mean() > 0.99
+
+
+def test_scaled_tanh_keeps_a_gradient_where_a_sigmoid_saturates():
+    near_white = torch.tensor(0.997)  # the logit at which each mapping outputs 0.997, and its slope there
+    slopes = {}
+    for output, logit in (("sigmoid", torch.logit(near_white)), ("scaled_tanh", torch.atanh((near_white - 0.5) / 0.6))):
+        logit.requires_grad_(True)
+        value = to_unit_range(logit, output, training=True)
+        value.backward()
+        assert value.item() == pytest.approx(0.997)
+        slopes[output] = logit.grad.item()
+    assert slopes["sigmoid"] < 0.004 and slopes["scaled_tanh"] > 0.17
+    y = to_unit_range(torch.tensor([-6.0, 6.0]), "scaled_tanh", training=True)
+    assert y[0] < 0 and y[1] > 1, "training sees it unclamped"
+    assert torch.equal(to_unit_range(torch.tensor([-6.0, 6.0]), "scaled_tanh"), torch.tensor([0.0, 1.0]))
+    net = TransformNet(channels=8, num_blocks=1, output="scaled_tanh").eval()
+    image = torch.rand(1, 3, 20, 24)
+    assert torch.allclose(torch.jit.script(net)(image), net(image), atol=1e-6)
 
 
 def test_architecture_follows_johnson():

@@ -75,4 +75,4 @@ class SuperResolutionNet(nn.Module):
         x = self.tail(self.upsample(self.blocks(self.head(x))))[..., : self.factor * h, : self.factor * w]
         if self.residual:
             return (x + F.interpolate(images, scale_factor=float(self.factor), mode="bicubic")).clamp(0, 1)
-        return to_unit_range(x, self.output)
+        return to_unit_range(x, self.output, self.training)

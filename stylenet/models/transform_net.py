@@ -16,7 +16,7 @@ from stylenet.models.registry import register_model
 
 BLOCKS = ("residual", "resnext")
 NORMS = {"instance": lambda channels: nn.InstanceNorm2d(channels, affine=True), "batch": nn.BatchNorm2d}
-OUTPUTS = ("sigmoid", "tanh", "clamp")
+OUTPUTS = ("sigmoid", "tanh", "clamp", "scaled_tanh")
 
 
 class ConvLayer(nn.Sequential):
@@ -80,12 +80,21 @@ class ResNeXtBlock(nn.Module):
         return x + self.body(x)
 
 
-def to_unit_range(x: Tensor, output: str) -> Tensor:
-    """Map a network's last conv to [0, 1]: ``"sigmoid"``, ``"tanh"`` (``(tanh + 1) / 2``) or ``"clamp"``."""
+def to_unit_range(x: Tensor, output: str, training: bool = False) -> Tensor:
+    """Map a network's last conv to [0, 1]: ``"sigmoid"``, ``"tanh"`` (``(tanh + 1) / 2``), ``"clamp"``, or
+    ``"scaled_tanh"`` (``0.5 + 0.6 tanh``, clamped to [0, 1] unless ``training``).
+
+    A sigmoid's slope falls to 0.003 at an output of 0.997: a region that saturates there gets almost no
+    gradient from any loss, and stays (the blob artefacts). ``"scaled_tanh"`` is nowhere that flat inside
+    [0, 1] (its slope is at least 0.18 there), and training sees it unclamped, so every pixel keeps a gradient.
+    """
     if output == "sigmoid":
         return torch.sigmoid(x)
     if output == "tanh":
         return (torch.tanh(x) + 1) / 2
+    if output == "scaled_tanh":
+        y = 0.5 + 0.6 * torch.tanh(x)  # 0 and 1 at tanh = -/+0.83, where the slope is still 0.18
+        return y if training else y.clamp(0, 1)
     return x.clamp(0, 1)
 
 
@@ -104,8 +113,8 @@ class TransformNet(nn.Module):
         block: ``"residual"`` or ``"resnext"``.
         cardinality: groups of the ResNeXt 3x3 conv.
         bottleneck: ResNeXt bottleneck width (defaults to the block's channels).
-        output: how the last conv is mapped to [0, 1]: ``"sigmoid"``, ``"tanh"`` (``(tanh + 1) / 2``)
-            or ``"clamp"``.
+        output: how the last conv is mapped to [0, 1] (:func:`to_unit_range`): ``"sigmoid"``, ``"tanh"``,
+            ``"clamp"`` or ``"scaled_tanh"``.
     """
 
     def __init__(
@@ -150,4 +159,4 @@ class TransformNet(nn.Module):
         h, w = images.shape[-2:]
         # always pad (possibly by 0): a branch on the size would be frozen by tracing and ONNX export
         x = F.pad(images, (0, _padding(w), 0, _padding(h)), mode="replicate")
-        return to_unit_range(self.decoder(self.blocks(self.encoder(x)))[..., :h, :w], self.output)
+        return to_unit_range(self.decoder(self.blocks(self.encoder(x)))[..., :h, :w], self.output, self.training)
