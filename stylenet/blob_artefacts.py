@@ -1,10 +1,11 @@
 """Blob artefacts of stylised images: small, saturated (near-white), isolated regions that the photo does not have.
 
-A pixel is saturated when its darkest channel is above ``bright``. Each 8-connected region of saturated
+A pixel is saturated when its luminance (BT.601) is above ``bright``. Each 8-connected region of saturated
 pixels with an area between ``min_area`` pixels and ``max_area`` of the image counts as a blob when it stands
-out from a ring ``ring`` pixels wide around it (its mean whiteness at least ``contrast`` above the ring's) and
-the photo under it is not itself near-white (the photo's mean whiteness there below ``photo_bright``).
-Images are ``(3, H, W)`` RGB in [0, 1]; "whiteness" is the darkest channel of a pixel.
+out from a ring ``ring`` pixels wide around it (its mean luminance at least ``contrast`` above the ring's) and
+the photo under it is not itself near-white (the photo's mean luminance there below ``photo_bright``).
+Images are ``(3, H, W)`` RGB in [0, 1]. The defaults are set on 512-px outputs: a net trained with a sigmoid output
+(whose saturated regions get no gradient) makes 5x as many of them as a pretrained peer on the same photos.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import cv2
 import numpy as np
 from torch import Tensor
 
+from stylenet.color import RGB_TO_YCBCR
+
 
 @dataclass(frozen=True)
 class BlobRule:
     """What counts as a blob (see the module docstring)."""
 
-    bright: float = 0.9
-    min_area: int = 4
-    max_area: float = 2e-3
+    bright: float = 0.95
+    min_area: int = 30
+    max_area: float = 2e-2
     ring: int = 3
-    contrast: float = 0.25
+    contrast: float = 0.15
     photo_bright: float = 0.75
 
 
@@ -37,18 +40,18 @@ class Blob:
     area: int
 
 
-def whiteness(image: Tensor) -> np.ndarray:
-    """The darkest channel of each pixel of ``(3, H, W)`` -> ``(H, W)`` float32."""
-    return image.detach().float().amin(0).cpu().numpy()
+def luminance(image: Tensor) -> np.ndarray:
+    """The BT.601 luminance of ``(3, H, W)`` RGB -> ``(H, W)`` float32."""
+    return (RGB_TO_YCBCR[0].view(3, 1, 1) * image.detach().float().cpu()).sum(0).numpy()
 
 
 def find_blobs(output: Tensor, photo: Tensor, rule: BlobRule = BlobRule()) -> list[Blob]:
     """The blobs of ``output`` ``(3, H, W)`` that ``photo`` ``(3, H, W)`` does not have."""
     if output.shape != photo.shape:
         raise ValueError(f"output {tuple(output.shape)} and photo {tuple(photo.shape)} differ in shape")
-    white, photo_white = whiteness(output), whiteness(photo)
-    count, labels, stats, centres = cv2.connectedComponentsWithStats((white > rule.bright).astype(np.uint8), 8)
-    height, width = white.shape
+    bright, photo_bright = luminance(output), luminance(photo)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats((bright > rule.bright).astype(np.uint8), 8)
+    height, width = bright.shape
     kernel = np.ones((2 * rule.ring + 1, 2 * rule.ring + 1), np.uint8)
     blobs = []
     for label in range(1, count):
@@ -59,10 +62,10 @@ def find_blobs(output: Tensor, photo: Tensor, rule: BlobRule = BlobRule()) -> li
         bottom, right = min(y + h + rule.ring, height), min(x + w + rule.ring, width)
         inside = labels[top:bottom, left:right] == label
         ring = cv2.dilate(inside.astype(np.uint8), kernel).astype(bool) & ~inside
-        patch = white[top:bottom, left:right]
+        patch = bright[top:bottom, left:right]
         if not ring.any() or patch[inside].mean() - patch[ring].mean() < rule.contrast:
             continue
-        if photo_white[top:bottom, left:right][inside].mean() >= rule.photo_bright:
+        if photo_bright[top:bottom, left:right][inside].mean() >= rule.photo_bright:
             continue
         blobs.append(Blob(float(centres[label][0]), float(centres[label][1]), int(area)))
     return blobs

@@ -1,0 +1,169 @@
+"""Stylisation quality against a pretrained peer: train a preset on a step budget, stylise photos that training
+never saw, and score them with ``stylenet evaluate`` next to the peer's net on the same photos and style image.
+
+    python bench/quality.py                                   # udnie, scream and wave at the CPU default's budget
+    python bench/quality.py --styles udnie --out /tmp/quality -- style.style_weight=3e10 trainer.max_steps=800
+    python bench/quality.py --styles wave --checkpoint run/checkpoints/last.ckpt     # score a trained net only
+
+For each style, ``python train.py style=<preset> style.image=<the peer's style image> data.val_size=12`` plus the
+overrides after ``--`` (by default nothing else: the step budget of the CPU default run) writes
+``<out>/<style>/train``. The 12 photos that run holds out for validation (the data module's seeded split of the
+shared photos; never trained on) are resized to a longest side of ``--size`` and written to ``<out>/photos``. The
+peer's net (``../shared/peers/stylize_peer.py``: lengstrom/fast-style-transfer's pretrained nets, a benchmark
+anchor only) and ``stylenet stylize`` stylise them, and ``stylenet evaluate --outputs`` scores both folders
+against the same style image with the shared normalised VGG19 (``--scorer vgg19``: not the VGG16 that training
+uses): the content distance at relu4_2 and the style distance (relative Gram error at relu1_1 ... relu5_1, the
+style image at the photos' scale). It prints both with their ratios to the peer's, and the blob artefacts per
+megapixel of each (:mod:`stylenet.blob_artefacts`: small, isolated near-white regions the photo does not have), and
+writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hydra.utils import instantiate
+from PIL import Image, ImageDraw
+
+from stylenet.blob_artefacts import blobs_per_megapixel
+from stylenet.config import compose_config, shared_dir
+from stylenet.imageio import load_image, open_image
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = shared_dir() / "peers"
+PRESETS = {"udnie": "udnie", "scream": "scream", "wave": "wave"}  # peer net -> style preset
+HELD_OUT, PHOTOS = 24, 12  # photos held out from training; the first 12 of them not smaller than 3/4 of --size
+CONTENT_TAP, SCORER = "relu4_2", "vgg19"
+
+
+def run(command: list[str], log: Path) -> None:
+    """Run ``command`` from the project root with its output in ``log``; raise with the log's tail if it fails."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as handle:
+        done = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, check=False)
+    if done.returncode:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
+        raise SystemExit(f"{' '.join(command[:3])} ... failed (exit {done.returncode}); see {log}:\n{tail}")
+
+
+def train_overrides(style: str, overrides: list[str]) -> list[str]:
+    return [f"style={PRESETS[style]}", f"style.image={PEERS / 'lengstrom' / f'{style}.jpg'}",
+            f"data.val_size={HELD_OUT}", *overrides]  # fmt: skip
+
+
+def held_out_files(overrides: list[str]) -> list[Path]:
+    """The photos the training run of ``overrides`` holds out for validation (its data module's split)."""
+    data = instantiate(compose_config("train", overrides).data)
+    data.setup("fit")
+    return [Path(data.val_set.images[i][data.val_set.column]["path"]) for i in range(len(data.val_set))]
+
+
+def write_photos(files: list[Path], folder: Path, size: int) -> None:
+    """The first :data:`PHOTOS` of ``files`` whose longest side is at least 3/4 of ``size`` (no blurry 224-px
+    upscales), at a longest side of ``size`` as PNG: both nets get exactly these pixels."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    images = [(file, image) for file in files if 4 * max((image := open_image(file)).size) >= 3 * size]
+    if len(images) < PHOTOS:
+        raise SystemExit(f"only {len(images)} held-out photos have a longest side of {3 * size // 4} px or more")
+    for file, image in images[:PHOTOS]:
+        scale = size / max(image.size)
+        image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS).save(
+            folder / f"{file.stem}.png"
+        )
+
+
+def mean_scores(evaluation: Path) -> dict[str, float]:
+    """Mean content and style distance of an ``evaluation.csv``."""
+    with evaluation.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: statistics.fmean(float(row[key]) for row in rows) for key in ("content_distance", "style_distance")}
+
+
+def score(outputs: Path, photos: Path, style_image: Path, size: int, folder: Path) -> dict[str, float]:
+    run([sys.executable, "-m", "stylenet.cli", "evaluate", "--outputs", str(outputs), "--content", str(photos),
+         "--styles", str(style_image), "--size", str(size), "--style-size", str(size), "--content-tap", CONTENT_TAP,
+         "--scorer", SCORER, "-o", str(folder)], folder / "evaluate.log")  # fmt: skip
+    return mean_scores(folder / "evaluation.csv")
+
+
+def blob_density(outputs: Path, photos: Path) -> float:
+    """Blob artefacts (:mod:`stylenet.blob_artefacts`) per megapixel of the outputs against their photos."""
+    names = sorted(p.name for p in photos.glob("*.png"))
+    photo_images = [load_image(photos / name) for name in names]
+    # the peer's net rounds sizes up to a multiple of 4: its outputs are cropped back to the photo
+    output_images = [
+        load_image(outputs / name)[:, : p.shape[1], : p.shape[2]] for name, p in zip(names, photo_images, strict=True)
+    ]
+    return blobs_per_megapixel(output_images, photo_images)
+
+
+def sheet(photos: Path, columns: dict[str, Path], rows: int, target: Path, tile: int = 320) -> None:
+    """photo | each column's output, ``rows`` photos, each tile ``tile`` px high, labelled."""
+    names = sorted(p.name for p in photos.glob("*.png"))[:rows]
+    folders = {"photo": photos, **columns}
+    tiles = [[Image.open(folder / name).convert("RGB") for folder in folders.values()] for name in names]
+    widths = [max(round(row[0].width * tile / row[0].height), 1) for row in tiles]
+    canvas = Image.new("RGB", (max(widths) * len(folders), tile * len(names) + 24), "white")
+    draw = ImageDraw.Draw(canvas)
+    for column, label in enumerate(folders):
+        draw.text((column * max(widths) + 6, 6), label, fill="black")
+    for row, (images, width) in enumerate(zip(tiles, widths, strict=True)):
+        for column, image in enumerate(images):
+            canvas.paste(image.resize((width, tile), Image.LANCZOS), (column * max(widths), 24 + row * tile))
+    canvas.save(target, quality=90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--styles", nargs="+", choices=sorted(PRESETS), default=["udnie", "scream", "wave"])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench_out/quality")
+    parser.add_argument("--size", type=int, default=512, help="longest side of the photos, stylised and scored")
+    parser.add_argument("--checkpoint", type=Path, help="score this net instead of training one (one style)")
+    parser.add_argument("--sheet-rows", type=int, default=4)
+    parser.add_argument("overrides", nargs="*", help="train.py overrides after --, e.g. trainer.max_steps=1500")
+    args = parser.parse_args()
+    if args.checkpoint and len(args.styles) != 1:
+        parser.error("--checkpoint scores one style: pass one --styles")
+    results = []
+    for style in args.styles:
+        overrides, folder = train_overrides(style, args.overrides), args.out / style
+        photos = args.out / "photos"
+        write_photos(held_out_files(overrides), photos, args.size)
+        checkpoint, minutes = args.checkpoint, float("nan")
+        if checkpoint is None:
+            start = time.perf_counter()
+            run([sys.executable, "train.py", *overrides, f"hydra.run.dir={folder / 'train'}"], folder / "train.log")
+            checkpoint, minutes = folder / "train/checkpoints/last.ckpt", (time.perf_counter() - start) / 60
+        peer, ours = folder / "peer", folder / "stylenet"
+        style_image = PEERS / "lengstrom" / f"{style}.jpg"
+        run([sys.executable, str(PEERS / "stylize_peer.py"), style, str(photos), str(peer)], folder / "peer.log")
+        run([sys.executable, "-m", "stylenet.cli", "stylize", str(photos), "-m", str(checkpoint), "-o", str(ours),
+             "--overwrite", "--quiet"], folder / "stylize.log")  # fmt: skip
+        scores = {name: {**score(out, photos, style_image, args.size, folder / f"eval_{name}"),
+                         "blobs": blob_density(out, photos)}
+                  for name, out in (("photo", photos), ("peer", peer), ("stylenet", ours))}  # fmt: skip
+        sheet(photos, {"peer (lengstrom)": peer, "stylenet": ours}, args.sheet_rows, folder / "sheet.jpg")
+        results.append((style, scores, minutes))
+        print(f"{style}: {checkpoint} (trained {minutes:.1f} min), {len(list(photos.glob('*.png')))} held-out photos "
+              f"at {args.size} px; sheet {folder / 'sheet.jpg'}", flush=True)  # fmt: skip
+    print(f"\n{'style':<8} {'images':<10} {'content':>8} {'style':>7} {'content/peer':>13} {'style/peer':>11} "
+          f"{'blobs/MP':>9}")  # fmt: skip
+    for style, scores, _ in results:
+        peer = scores["peer"]
+        for name, values in scores.items():
+            content, distance = values["content_distance"], values["style_distance"]
+            ratios = content / peer["content_distance"], distance / peer["style_distance"]
+            print(f"{style:<8} {name:<10} {content:>8.3f} {distance:>7.3f} {ratios[0]:>13.2f} {ratios[1]:>11.2f} "
+                  f"{values['blobs']:>9.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
