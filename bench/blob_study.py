@@ -105,7 +105,8 @@ def main() -> None:
             values, rest = at_blobs(z, blobs, photo.shape[-2:])
             z_blobs.setdefault(layer, []).extend(values)
             z_rest.setdefault(layer, []).append(rest)
-    print(f"{args.before}: {len(found)} blobs on {len(photos)} photos ({len(found) / pixels:.1f} per megapixel)")
+    share = sum(blob.area for blob, _ in found) / (pixels * 1e6)
+    print(f"{args.before}: {len(found)} blobs on {len(photos)} photos, {100 * share:.2f}% of their pixels")
     if found and before.output == "sigmoid":
         centres = torch.cat([logits(before, photos[i])[:, int(b.y), int(b.x)].mean(0, keepdim=True) for b, i in found])
         everywhere = torch.cat([logits(before, photo).mean(0).flatten() for photo in photos])
@@ -124,8 +125,9 @@ def main() -> None:
         after = image_network(args.after)[0].eval()
         with torch.no_grad():
             outputs_after = [after(photo[None])[0].clamp(0, 1) for photo in photos]
-        count = sum(len(find_blobs(o, p)) for o, p in zip(outputs_after, photos, strict=True))
-        print(f"{args.after}: {count} blobs on {len(photos)} photos ({count / pixels:.1f} per megapixel)")
+        blobs = [blob for o, p in zip(outputs_after, photos, strict=True) for blob in find_blobs(o, p)]
+        share = sum(blob.area for blob in blobs) / (pixels * 1e6)
+        print(f"{args.after}: {len(blobs)} blobs on {len(photos)} photos, {100 * share:.2f}% of their pixels")
     if args.out is not None and found:
         largest = sorted(found, key=lambda item: -item[0].area)[: args.crops]
         rows = []

@@ -13,9 +13,9 @@ peer's net (``../shared/peers/stylize_peer.py``: lengstrom/fast-style-transfer's
 anchor only) and ``stylenet stylize`` stylise them, and ``stylenet evaluate --outputs`` scores both folders
 against the same style image with the shared normalised VGG19 (``--scorer vgg19``: not the VGG16 that training
 uses): the content distance at relu4_2 and the style distance (relative Gram error at relu1_1 ... relu5_1, the
-style image at the photos' scale). It prints both with their ratios to the peer's, and the blob artefacts per
-megapixel of each (:mod:`stylenet.blob_artefacts`: small, isolated near-white regions the photo does not have), and
-writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos.
+style image at the photos' scale). It prints both with their ratios to the peer's, and the share of each
+folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated near-white regions that the photo
+does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from PIL import Image, ImageDraw
 
-from stylenet.blob_artefacts import blobs_per_megapixel
+from stylenet.blob_artefacts import blob_share
 from stylenet.config import compose_config, shared_dir
 from stylenet.imageio import load_image, open_image
 
@@ -94,15 +94,15 @@ def score(outputs: Path, photos: Path, style_image: Path, size: int, folder: Pat
     return mean_scores(folder / "evaluation.csv")
 
 
-def blob_density(outputs: Path, photos: Path) -> float:
-    """Blob artefacts (:mod:`stylenet.blob_artefacts`) per megapixel of the outputs against their photos."""
+def blob_percent(outputs: Path, photos: Path) -> float:
+    """The percentage of the outputs' pixels in blob artefacts (:mod:`stylenet.blob_artefacts`)."""
     names = sorted(p.name for p in photos.glob("*.png"))
     photo_images = [load_image(photos / name) for name in names]
     # the peer's net rounds sizes up to a multiple of 4: its outputs are cropped back to the photo
     output_images = [
         load_image(outputs / name)[:, : p.shape[1], : p.shape[2]] for name, p in zip(names, photo_images, strict=True)
     ]
-    return blobs_per_megapixel(output_images, photo_images)
+    return 100 * blob_share(output_images, photo_images)
 
 
 def sheet(photos: Path, columns: dict[str, Path], rows: int, target: Path, tile: int = 320) -> None:
@@ -148,21 +148,21 @@ def main() -> None:
         run([sys.executable, "-m", "stylenet.cli", "stylize", str(photos), "-m", str(checkpoint), "-o", str(ours),
              "--overwrite", "--quiet"], folder / "stylize.log")  # fmt: skip
         scores = {name: {**score(out, photos, style_image, args.size, folder / f"eval_{name}"),
-                         "blobs": blob_density(out, photos)}
+                         "blobs": blob_percent(out, photos)}
                   for name, out in (("photo", photos), ("peer", peer), ("stylenet", ours))}  # fmt: skip
         sheet(photos, {"peer (lengstrom)": peer, "stylenet": ours}, args.sheet_rows, folder / "sheet.jpg")
         results.append((style, scores, minutes))
         print(f"{style}: {checkpoint} (trained {minutes:.1f} min), {len(list(photos.glob('*.png')))} held-out photos "
               f"at {args.size} px; sheet {folder / 'sheet.jpg'}", flush=True)  # fmt: skip
     print(f"\n{'style':<8} {'images':<10} {'content':>8} {'style':>7} {'content/peer':>13} {'style/peer':>11} "
-          f"{'blobs/MP':>9}")  # fmt: skip
+          f"{'blob %':>9}")  # fmt: skip
     for style, scores, _ in results:
         peer = scores["peer"]
         for name, values in scores.items():
             content, distance = values["content_distance"], values["style_distance"]
             ratios = content / peer["content_distance"], distance / peer["style_distance"]
             print(f"{style:<8} {name:<10} {content:>8.3f} {distance:>7.3f} {ratios[0]:>13.2f} {ratios[1]:>11.2f} "
-                  f"{values['blobs']:>9.1f}")  # fmt: skip
+                  f"{values['blobs']:>9.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
