@@ -1,4 +1,4 @@
-"""Blob artefacts of stylised images: small, saturated (near-white), isolated regions that the photo does not have.
+"""Blob artefacts of stylised images: saturated (near-white), isolated regions that the photo does not have.
 
 A pixel is saturated when its luminance (BT.601) is above ``bright``. Each 8-connected region of saturated
 pixels with an area between ``min_area`` pixels and ``max_area`` of the image counts as a blob when it stands
