@@ -1,6 +1,6 @@
 """Blob artefacts, before and after: where they come from, how many each net makes, and crops of them.
 
-    python bench/blob_study.py --photos bench_out/quality/photos --before old/last.ckpt --after new/last.ckpt --out docs
+    python bench/blob_study.py --photos outputs/quality/photos --before old/last.ckpt --after new/last.ckpt --out docs
 
 Both checkpoints stylise every PNG of ``--photos`` (eager, fp32). :mod:`stylenet.blob_artefacts` counts the blobs
 of each. For a ``--before`` net with a sigmoid output it prints the logits under the sigmoid at the blobs' centres

@@ -124,7 +124,7 @@ def sheet(photos: Path, columns: dict[str, Path], rows: int, target: Path, tile:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--styles", nargs="+", choices=sorted(PRESETS), default=["udnie", "scream", "wave"])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench_out/quality")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs/quality")
     parser.add_argument("--size", type=int, default=512, help="longest side of the photos, stylised and scored")
     parser.add_argument("--checkpoint", type=Path, help="score this net instead of training one (one style)")
     parser.add_argument("--sheet-rows", type=int, default=4)
