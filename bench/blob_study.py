@@ -27,15 +27,16 @@ from stylenet.blob_artefacts import Blob, find_blobs
 from stylenet.imageio import load_image
 from stylenet.inference import image_network
 from stylenet.instance_stats import instance_norms
-from stylenet.models.transform_net import _padding
 
 CROP = 64  # px around a blob in the crops figure
 
 
-def peak_z(net: nn.Module, photo: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """``net``'s output for ``photo`` ``(3, H, W)`` and, per instance norm, ``(h, w)``: the largest
-    ``|x - mean| / std`` over the channels of its input at each position."""
+def peak_z(net: nn.Module, photo: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """``net``'s output for ``photo`` ``(3, H, W)``, its last conv's output before the output mapping (the
+    logits, ``(3, H, W)``) and, per instance norm, ``(h, w)``: the largest ``|x - mean| / std`` over the
+    channels of its input at each position; all from one forward pass."""
     maps: list[Tensor] = []
+    last: list[Tensor] = []
 
     def record(_module: nn.Module, args: tuple[Tensor, ...]) -> None:
         x = args[0].detach()[0]
@@ -43,21 +44,14 @@ def peak_z(net: nn.Module, photo: Tensor) -> tuple[Tensor, list[Tensor]]:
         maps.append(((x - mean) / std.clamp_min(1e-6)).abs().amax(0))
 
     handles = [norm.register_forward_pre_hook(record) for norm in instance_norms(net)]
+    handles.append(net.decoder.register_forward_hook(lambda _m, _a, out: last.append(out.detach()[0])))
     try:
         with torch.no_grad():
             output = net(photo[None])[0].clamp(0, 1)
     finally:
         for handle in handles:
             handle.remove()
-    return output, maps
-
-
-def logits(net: nn.Module, photo: Tensor) -> Tensor:
-    """The Johnson net's last conv before its output mapping, ``(3, H, W)`` for ``photo`` ``(3, H, W)``."""
-    h, w = photo.shape[-2:]
-    with torch.no_grad():
-        x = F.pad(photo[None], (0, _padding(w), 0, _padding(h)), mode="replicate")
-        return net.decoder(net.blocks(net.encoder(x)))[0, :, :h, :w]
+    return output, last[0][:, : photo.shape[1], : photo.shape[2]], maps
 
 
 def at_blobs(z: Tensor, blobs: list[Blob], size: tuple[int, int]) -> tuple[list[float], Tensor]:
@@ -95,10 +89,11 @@ def main() -> None:
     pixels = sum(photo[0].numel() for photo in photos) / 1e6
     before = image_network(args.before)[0].eval()
     found, z_blobs, z_rest = [], {}, {}
-    outputs_before = []
+    outputs_before, logits = [], []
     for index, photo in enumerate(photos):
-        output, maps = peak_z(before, photo)
+        output, logit, maps = peak_z(before, photo)
         outputs_before.append(output)
+        logits.append(logit)
         blobs = find_blobs(output, photo)
         found += [(blob, index) for blob in blobs]
         for layer, z in enumerate(maps):
@@ -108,8 +103,8 @@ def main() -> None:
     share = sum(blob.area for blob, _ in found) / (pixels * 1e6)
     print(f"{args.before}: {len(found)} blobs on {len(photos)} photos, {100 * share:.2f}% of their pixels")
     if found and before.output == "sigmoid":
-        centres = torch.cat([logits(before, photos[i])[:, int(b.y), int(b.x)].mean(0, keepdim=True) for b, i in found])
-        everywhere = torch.cat([logits(before, photo).mean(0).flatten() for photo in photos])
+        centres = torch.stack([logits[i][:, int(b.y), int(b.x)].mean() for b, i in found])
+        everywhere = torch.cat([logit.mean(0).flatten() for logit in logits])
         slope = torch.sigmoid(centres) * (1 - torch.sigmoid(centres))
         print(f"pre-sigmoid logit at the blobs' centres (mean of RGB): median {centres.median():.2f}, where the "
               f"sigmoid's slope is {slope.median():.4f} (0.25 at 0); median |logit| everywhere: "
