@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -97,3 +98,17 @@ def test_ddp_two_cpu_processes(tmp_path):
     log = result.stdout + result.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in log
     assert _checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2
+
+
+def test_content_only_steps_train_without_the_style_terms_first(tmp_path):
+    overrides = ["trainer.max_steps=4", "trainer.log_every_n_steps=1", "system.content_only_steps=2"]
+    train(compose_train(tmp_path, overrides))
+    rows = [row for row in csv.DictReader((tmp_path / "csv/version_0/metrics.csv").open()) if row["train/total"]]
+    steps = {int(row["step"]): row for row in rows}
+    assert sorted(steps) == [0, 1, 2, 3]
+    for step, row in steps.items():
+        style = [key for key, value in row.items() if key.startswith("train/gram/") and value]
+        assert bool(style) == (step >= 2), (step, style)
+        assert float(row["train/content/relu2_2"]) > 0
+    for step in (0, 1):  # content only: the total is the content term (no TV in the preset)
+        assert float(steps[step]["train/total"]) == pytest.approx(float(steps[step]["train/content/relu2_2"]))

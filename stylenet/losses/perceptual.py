@@ -63,11 +63,13 @@ class PerceptualLoss(nn.Module):
             raise RuntimeError("this PerceptualLoss has no content term")
         self.content.set_target(self.encoder(images, self.content_taps))
 
-    def forward(self, output: Tensor, content: Tensor | None = None) -> dict[str, Tensor]:
+    def forward(self, output: Tensor, content: Tensor | None = None, with_style: bool = True) -> dict[str, Tensor]:
         """Loss terms for ``output`` ``(B, 3, H, W)`` against ``content`` (same shape; default: the content
-        fixed by :meth:`set_content`, if any) and the style."""
+        fixed by :meth:`set_content`, if any) and, unless ``with_style`` is False, the style (the encoder then
+        runs only to the content taps)."""
         with_content = self.content is not None and (content is not None or self.content.has_target)
-        taps = self.style_taps + (self.content_taps if with_content else ())
+        style = self.style if with_style else ()
+        taps = [t for loss in style for t in loss.taps] + list(self.content_taps if with_content else ())
         features = self.encoder(output, dict.fromkeys(taps))
         terms: dict[str, Tensor] = {}
         if with_content:
@@ -76,7 +78,7 @@ class PerceptualLoss(nn.Module):
                 with torch.no_grad():
                     target = self.encoder(content, self.content_taps)
             terms.update(self.content(features, target))
-        for loss in self.style:
+        for loss in style:
             terms.update(loss(features))
         if self.tv is not None:
             terms.update(self.tv(output))

@@ -47,6 +47,8 @@ class Stylizer(PerceptualSystem):
             memory format (see :func:`use_channels_last`; the same numbers up to float rounding).
         compile: ``torch.compile`` the network and the loss (their state dict keys are unchanged).
         temporal: as :class:`~stylenet.systems.PerceptualSystem` (stability on video, learned from photos).
+        content_only_steps: train the first this many steps on the content (and TV) terms alone, so that the
+            style terms start on a net that already reproduces its photos; validation always scores every term.
     """
 
     kind = "stylizer"
@@ -62,8 +64,10 @@ class Stylizer(PerceptualSystem):
         channels_last: bool = False,
         compile: bool = False,
         temporal: TemporalLoss | None = None,
+        content_only_steps: int = 0,
     ) -> None:
         super().__init__(net, loss, optimizer, scheduler, temporal)
+        self.content_only_steps = content_only_steps
         if channels_last:
             use_channels_last(self.loss.encoder, self.net)
         if compile:
@@ -86,7 +90,8 @@ class Stylizer(PerceptualSystem):
         if images.numel() == 0:  # every image of the batch was unreadable (each one was logged)
             return None
         stylized = self.net(images)
-        terms = self.add_temporal(self.loss(stylized, images), self.net, images, stylized, stage)
+        with_style = stage != "train" or self.global_step >= self.content_only_steps
+        terms = self.add_temporal(self.loss(stylized, images, with_style), self.net, images, stylized, stage)
         self.log_terms(terms, stage, images.shape[0])
         if stage == "val":
             self.log_distances(stylized, images)
