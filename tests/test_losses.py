@@ -102,6 +102,24 @@ def test_gram_loss_weights_and_per_sample_targets():
     torch.testing.assert_close(one(out)["gram/a"], broadcast)
 
 
+def test_relative_gram_loss_divides_by_each_samples_target_and_ignores_the_features_scale():
+    style = {"a": torch.randn(2, 3, 4, 4), "b": 30 * torch.randn(2, 2, 2, 2)}
+    out = {"a": torch.randn(2, 3, 4, 4), "b": 30 * torch.randn(2, 2, 2, 2)}
+    loss = GramLoss({"a": 1.0, "b": 0.5}, weight=10.0, relative=True)
+    loss.set_target(style)
+    terms = loss(out)
+    g_out, g_style = gram_matrix(out["b"]), gram_matrix(style["b"])
+    per_sample = ((g_out - g_style) ** 2).flatten(1).mean(1) / (g_style**2).flatten(1).mean(1)
+    torch.testing.assert_close(terms["gram/b"], 5.0 * per_sample.mean())
+    scaled = GramLoss({"a": 1.0, "b": 0.5}, weight=10.0, relative=True)
+    scaled.set_target({k: 7 * v for k, v in style.items()})
+    for key, value in scaled({k: 7 * v for k, v in out.items()}).items():
+        torch.testing.assert_close(value, terms[key])
+    absolute = GramLoss({"a": 1.0, "b": 0.5}, weight=10.0)
+    absolute.set_target(style)
+    assert absolute(out)["gram/b"] > 100 * terms["gram/b"]  # the absolute term grows with the features' scale
+
+
 def test_style_loss_without_target_says_so():
     with pytest.raises(RuntimeError, match="set_style"):
         GramLoss(["a"])({"a": torch.randn(1, 2, 3, 3)})

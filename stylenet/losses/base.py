@@ -41,8 +41,12 @@ class StyleLoss(FeatureLoss):
     """A loss against statistics of a style image, held as non-persistent buffers.
 
     Subclasses implement :meth:`statistics` (features -> ``{key: (B, ...)}``); targets may have batch 1
-    (one style for the whole batch) or the input's batch size (one style per sample).
+    (one style for the whole batch) or the input's batch size (one style per sample). A ``relative`` loss divides
+    each term by the mean square of its target (per sample), so that every layer counts by its relative error
+    whatever the scale of its statistics (the Gram entries of relu1 are ~100x those of relu4).
     """
+
+    relative = False
 
     def statistics(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -69,11 +73,14 @@ class StyleLoss(FeatureLoss):
         raise NotImplementedError
 
     def forward(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        weights = self.term_weights()
-        return {
-            f"{self.name}/{key}": self.weight * weights[key] * (value - self.target(key)).pow(2).mean()
-            for key, value in self.statistics(features).items()
-        }
+        weights, terms = self.term_weights(), {}
+        for key, value in self.statistics(features).items():
+            target = self.target(key)
+            error = (value - target).pow(2).flatten(1).mean(1)
+            if self.relative:
+                error = error / target.pow(2).flatten(1).mean(1)
+            terms[f"{self.name}/{key}"] = self.weight * weights[key] * error.mean()
+        return terms
 
 
 class TapStyleLoss(StyleLoss):
@@ -84,11 +91,15 @@ class TapStyleLoss(StyleLoss):
     Args:
         layers: taps, as a list or ``{tap: weight}``.
         weight: overall weight.
+        relative: divide each tap's term by ``mean(s(F_l(style))^2)`` (see :class:`StyleLoss`).
     """
 
-    def __init__(self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0) -> None:
+    def __init__(
+        self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0, relative: bool = False
+    ) -> None:
         super().__init__(weight)
         self.layers = as_weights(layers)
+        self.relative = relative
 
     @property
     def taps(self) -> tuple[str, ...]:

@@ -27,12 +27,19 @@ class MeanStdLoss(TapStyleLoss):
         layers: taps, as a list or ``{tap: weight}``.
         weight: overall weight.
         eps: added to the variance before the square root.
+        relative: as :class:`~stylenet.losses.base.TapStyleLoss`.
     """
 
     name = "meanstd"
 
-    def __init__(self, layers: Mapping[str, float] | Sequence[str], weight: float = 1.0, eps: float = 1e-5) -> None:
-        super().__init__(layers, weight)
+    def __init__(
+        self,
+        layers: Mapping[str, float] | Sequence[str],
+        weight: float = 1.0,
+        eps: float = 1e-5,
+        relative: bool = False,
+    ) -> None:
+        super().__init__(layers, weight, relative)
         self.eps = float(eps)
 
     def statistic(self, features: Tensor) -> Tensor:
