@@ -15,7 +15,8 @@ against the same style image with the shared normalised VGG19 (``--scorer vgg19`
 uses): the content distance at relu4_2 and the style distance (relative Gram error at relu1_1 ... relu5_1, the
 style image at the photos' scale). It prints both with their ratios to the peer's, and the share of each
 folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated near-white regions that the photo
-does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos.
+does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos,
+and with several styles ``<out>/gallery.jpg``, their sheets one under the other.
 """
 
 from __future__ import annotations
@@ -121,6 +122,19 @@ def sheet(photos: Path, columns: dict[str, Path], rows: int, target: Path, tile:
     canvas.save(target, quality=90)
 
 
+def gallery(sheets: dict[str, Path], target: Path, width: int = 1200) -> None:
+    """The styles' sheets stacked top to bottom at one width, each under its style's name."""
+    images = {style: Image.open(path).convert("RGB") for style, path in sheets.items()}
+    images = {s: im.resize((width, round(im.height * width / im.width)), Image.LANCZOS) for s, im in images.items()}
+    canvas = Image.new("RGB", (width, sum(im.height + 20 for im in images.values())), "white")
+    draw, top = ImageDraw.Draw(canvas), 0
+    for style, image in images.items():
+        draw.text((6, top + 4), style, fill="black")
+        canvas.paste(image, (0, top + 20))
+        top += image.height + 20
+    canvas.save(target, quality=90)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--styles", nargs="+", choices=sorted(PRESETS), default=["udnie", "scream", "wave"])
@@ -151,12 +165,15 @@ def main() -> None:
                          "blobs": blob_percent(out, photos)}
                   for name, out in (("photo", photos), ("peer", peer), ("stylenet", ours))}  # fmt: skip
         sheet(photos, {"peer (lengstrom)": peer, "stylenet": ours}, args.sheet_rows, folder / "sheet.jpg")
-        results.append((style, scores, minutes))
+        results.append((style, scores, minutes, folder / "sheet.jpg"))
         print(f"{style}: {checkpoint} (trained {minutes:.1f} min), {len(list(photos.glob('*.png')))} held-out photos "
               f"at {args.size} px; sheet {folder / 'sheet.jpg'}", flush=True)  # fmt: skip
     print(f"\n{'style':<8} {'images':<10} {'content':>8} {'style':>7} {'content/peer':>13} {'style/peer':>11} "
           f"{'blob %':>9}")  # fmt: skip
-    for style, scores, _ in results:
+    if len(results) > 1:
+        gallery({style: path for style, *_, path in results}, args.out / "gallery.jpg")
+        print(f"gallery of the styles: {args.out / 'gallery.jpg'}")
+    for style, scores, *_ in results:
         peer = scores["peer"]
         for name, values in scores.items():
             content, distance = values["content_distance"], values["style_distance"]
