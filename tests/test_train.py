@@ -21,6 +21,7 @@ from train import train
     [
         ["loss=gram"],
         ["loss=crosslayer", "style=candy"],
+        ["loss=gram_relative", "system.content_only_steps=1"],
         ["loss=gram_crosslayer", "model=johnson_resnext", "model.cardinality=4", "backbone=vgg19"],
     ],
 )
