@@ -69,7 +69,7 @@ class PerceptualLoss(nn.Module):
         runs only to the content taps)."""
         with_content = self.content is not None and (content is not None or self.content.has_target)
         style = self.style if with_style else ()
-        taps = [t for loss in style for t in loss.taps] + list(self.content_taps if with_content else ())
+        taps = (self.style_taps if with_style else ()) + (self.content_taps if with_content else ())
         features = self.encoder(output, dict.fromkeys(taps))
         terms: dict[str, Tensor] = {}
         if with_content:
