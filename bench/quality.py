@@ -7,16 +7,18 @@ never saw, and score them with ``stylenet evaluate`` next to the peer's net on t
 
 For each style, ``python train.py style=<preset> style.image=<the peer's style image> data.val_size=12`` plus the
 overrides after ``--`` (by default nothing else: the step budget of the CPU default run) writes
-``<out>/<style>/train``. The 12 photos that run holds out for validation (the data module's seeded split of the
-shared photos; never trained on) are resized to a longest side of ``--size`` and written to ``<out>/photos``. The
-peer's net (``../shared/peers/stylize_peer.py``: lengstrom/fast-style-transfer's pretrained nets, a benchmark
-anchor only) and ``stylenet stylize`` stylise them, and ``stylenet evaluate --outputs`` scores both folders
-against the same style image with the shared normalised VGG19 (``--scorer vgg19``: not the VGG16 that training
-uses): the content distance at relu4_2 and the style distance (relative Gram error at relu1_1 ... relu5_1, the
-style image at the photos' scale). It prints both with their ratios to the peer's, and the share of each
-folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated near-white regions that the photo
-does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos,
-and with several styles ``<out>/gallery.jpg``, their sheets one under the other.
+``<out>/<style>/train``, resuming that run's ``last.ckpt`` when there is one (``ckpt_path=last``: a rerun of an
+interrupted bench continues it, and a finished run is scored again without training). The 12 photos that run holds
+out for validation (the data module's seeded split of the shared photos; never trained on) are resized to a longest
+side of ``--size`` and written to ``<out>/photos``. The peer's net (``../shared/peers/stylize_peer.py``:
+lengstrom/fast-style-transfer's pretrained nets, a benchmark anchor only) and ``stylenet stylize`` stylise them, and
+``stylenet evaluate --outputs`` scores both folders against the same style image with the shared normalised VGG19
+(``--scorer vgg19``: not the VGG16 that training uses): the content distance at relu4_2 and the style distance
+(relative Gram error at relu1_1 ... relu5_1, the style image at the photos' scale). It prints both with their ratios
+to the peer's, and the share of each folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated
+near-white regions that the photo does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet
+for the first ``--sheet-rows`` photos, and with several styles ``<out>/gallery.jpg``, their sheets one under the
+other.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ CONTENT_TAP, SCORER = "relu4_2", "vgg19"
 def run(command: list[str], log: Path) -> None:
     """Run ``command`` from the project root with its output in ``log``; raise with the log's tail if it fails."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as handle:
+    with log.open("a") as handle:  # appended: a rerun resumes the run (train.log keeps both parts)
         done = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, check=False)
     if done.returncode:
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
@@ -154,7 +156,10 @@ def main() -> None:
         checkpoint, minutes = args.checkpoint, float("nan")
         if checkpoint is None:
             start = time.perf_counter()
-            run([sys.executable, "train.py", *overrides, f"hydra.run.dir={folder / 'train'}"], folder / "train.log")
+            run(
+                [sys.executable, "train.py", *overrides, "ckpt_path=last", f"hydra.run.dir={folder / 'train'}"],
+                folder / "train.log",
+            )
             checkpoint, minutes = folder / "train/checkpoints/last.ckpt", (time.perf_counter() - start) / 60
         peer, ours = folder / "peer", folder / "stylenet"
         style_image = PEERS / "lengstrom" / f"{style}.jpg"
