@@ -47,7 +47,17 @@ def style_distance(
 
     Gram matrices are ``(C, C)`` whatever the image size, so the style image may have any size.
     """
-    return torch.stack([relative_error(gram_matrix(output[t]), gram_matrix(style[t])) for t in taps]).mean(0)
+    return gram_distance(output, style_grams(style, taps))
+
+
+def style_grams(style: Mapping[str, Tensor], taps: Sequence[str] = STYLE_TAPS) -> dict[str, Tensor]:
+    """The Gram matrices ``{tap: (B, C, C)}`` of a style image's features: the targets of :func:`gram_distance`."""
+    return {tap: gram_matrix(style[tap]) for tap in taps}
+
+
+def gram_distance(output: Mapping[str, Tensor], grams: Mapping[str, Tensor]) -> Tensor:
+    """:func:`style_distance` against precomputed :func:`style_grams`, averaged over their taps -> ``(B,)``."""
+    return torch.stack([relative_error(gram_matrix(output[tap]), gram) for tap, gram in grams.items()]).mean(0)
 
 
 def load_lpips_heads(path: str | os.PathLike) -> dict[str, Tensor]:

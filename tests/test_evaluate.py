@@ -12,6 +12,7 @@ from conftest import KODAK, SHARED, STARRY, WEIGHTS, compose_train
 from PIL import Image
 
 from stylenet.cli import main
+from stylenet.evaluation import Scorer
 from stylenet.imageio import load_image, save_image
 from stylenet.losses import ContentLoss, GramLoss, PerceptualLoss
 from stylenet.metrics import STYLE_TAPS, edge_ssim, load_lpips_heads, lpips_distance, style_distance
@@ -164,3 +165,24 @@ def test_bad_lpips_weights_name_the_file(tmp_path):
         load_lpips_heads(tmp_path / "none.pth")
     with pytest.raises(ValueError, match=r"vgg16_imagenet_features\.pth does not hold LPIPS VGG heads"):
         load_lpips_heads(WEIGHTS / "vgg16_imagenet_features.pth")
+
+
+def test_keyed_scores_reuse_the_references_and_equal_the_unkeyed_ones(vgg16):
+    scorer = Scorer(vgg16, load_lpips_heads(LPIPS), "relu2_2")
+    passes = []
+    hook = vgg16.register_forward_hook(lambda *_: passes.append(1))
+    photos = {file: load_image(file, SIZE)[None] for file in KODAK[:2]}
+    styles = {size: load_image(STARRY, size)[None] for size in (96, 128)}
+    pairs = [(file, size) for file in photos for size in styles]  # content-major, two style sizes
+    outputs = [(photo + 0.1 * torch.randn_like(photo)).clamp(0, 1) for photo in photos.values() for _ in styles]
+    try:
+        keyed = [
+            scorer.score(o, photos[f], styles[s], key=(f, STARRY)) for o, (f, s) in zip(outputs, pairs, strict=True)
+        ]
+        keyed_passes, passes[:] = len(passes), []
+        plain = [scorer.score(o, photos[f], styles[s]) for o, (f, s) in zip(outputs, pairs, strict=True)]
+    finally:
+        hook.remove()
+    assert keyed == plain  # the same numbers, exactly
+    # each output once, each photo once, the style once at each of its sizes (the file alone is not the key)
+    assert keyed_passes == len(outputs) + len(photos) + len(styles) < len(passes) == 3 * len(outputs)
