@@ -60,11 +60,13 @@ def train_overrides(style: str, overrides: list[str]) -> list[str]:
             f"data.val_size={HELD_OUT}", *overrides]  # fmt: skip
 
 
-def held_out_files(overrides: list[str]) -> list[Path]:
-    """The photos the training run of ``overrides`` holds out for validation (its data module's split)."""
+def held_out_files(overrides: list[str], part: str | None = None) -> list[Path]:
+    """The images the training run of ``overrides`` holds out for validation (its data module's split); ``part``
+    names a data module inside it (``content`` or ``style`` of the meta network's)."""
     data = instantiate(compose_config("train", overrides).data)
     data.setup("fit")
-    return [Path(data.val_set.images[i][data.val_set.column]["path"]) for i in range(len(data.val_set))]
+    split = getattr(data, part).val_set if part else data.val_set
+    return [Path(split.images[i][split.column]["path"]) for i in range(len(split))]
 
 
 def write_photos(files: list[Path], folder: Path, size: int) -> None:
@@ -108,15 +110,14 @@ def blob_percent(outputs: Path, photos: Path) -> float:
     return 100 * blob_share(output_images, photo_images)
 
 
-def sheet(photos: Path, columns: dict[str, Path], rows: int, target: Path, tile: int = 320) -> None:
-    """photo | each column's output, ``rows`` photos, each tile ``tile`` px high, labelled."""
-    names = sorted(p.name for p in photos.glob("*.png"))[:rows]
-    folders = {"photo": photos, **columns}
-    tiles = [[Image.open(folder / name).convert("RGB") for folder in folders.values()] for name in names]
+def sheet(rows: list[list[Path]], labels: list[str], target: Path, tile: int = 320) -> None:
+    """One row of images per list in ``rows`` (the first sets each row's width), columns under ``labels``, each tile
+    ``tile`` px high."""
+    tiles = [[Image.open(file).convert("RGB") for file in row] for row in rows]
     widths = [max(round(row[0].width * tile / row[0].height), 1) for row in tiles]
-    canvas = Image.new("RGB", (max(widths) * len(folders), tile * len(names) + 24), "white")
+    canvas = Image.new("RGB", (max(widths) * len(labels), tile * len(rows) + 24), "white")
     draw = ImageDraw.Draw(canvas)
-    for column, label in enumerate(folders):
+    for column, label in enumerate(labels):
         draw.text((column * max(widths) + 6, 6), label, fill="black")
     for row, (images, width) in enumerate(zip(tiles, widths, strict=True)):
         for column, image in enumerate(images):
@@ -169,7 +170,9 @@ def main() -> None:
         scores = {name: {**score(out, photos, style_image, args.size, folder / f"eval_{name}"),
                          "blobs": blob_percent(out, photos)}
                   for name, out in (("photo", photos), ("peer", peer), ("stylenet", ours))}  # fmt: skip
-        sheet(photos, {"peer (lengstrom)": peer, "stylenet": ours}, args.sheet_rows, folder / "sheet.jpg")
+        names = sorted(p.name for p in photos.glob("*.png"))[: args.sheet_rows]
+        rows = [[photos / name, peer / name, ours / name] for name in names]
+        sheet(rows, ["photo", "peer (lengstrom)", "stylenet"], folder / "sheet.jpg")
         results.append((style, scores, minutes, folder / "sheet.jpg"))
         print(f"{style}: {checkpoint} (trained {minutes:.1f} min), {len(list(photos.glob('*.png')))} held-out photos "
               f"at {args.size} px; sheet {folder / 'sheet.jpg'}", flush=True)  # fmt: skip
