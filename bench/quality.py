@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -97,6 +98,33 @@ def score(outputs: Path, photos: Path, style_image: Path, size: int, folder: Pat
          "--styles", str(style_image), "--size", str(size), "--style-size", str(size), "--content-tap", CONTENT_TAP,
          "--scorer", SCORER, "-o", str(folder)], folder / "evaluate.log")  # fmt: skip
     return mean_scores(folder / "evaluation.csv")
+
+
+Scores = dict[str, dict[str, float]]  # {images: {"content_distance": ..., "style_distance": ..., ...}}
+
+
+def ratio_table(results: dict[str, Scores], anchor: str, extra: dict[str, Callable[[Scores, str], float]]) -> str:
+    """A line per images of each group of ``results``: the content and style distance, their ratios to the
+    ``anchor`` images' in the same group, and each ``extra`` column (``column(group's scores, images)``)."""
+    head = ["", "images", "content", "style", f"content/{anchor}", f"style/{anchor}", *extra]
+    lines = [head]
+    for group, scores in results.items():
+        for name, values in scores.items():
+            content, style = values["content_distance"], values["style_distance"]
+            ratios = content / scores[anchor]["content_distance"], style / scores[anchor]["style_distance"]
+            cells = [f"{content:.3f}", f"{style:.3f}", *(f"{v:.2f}" for v in ratios)]
+            lines.append([group, name, *cells, *(f"{column(scores, name):.2f}" for column in extra.values())])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    )
+
+
+def blob_column(scores: Scores, images: str) -> float:
+    return scores[images]["blobs"]
 
 
 def blob_percent(outputs: Path, photos: Path) -> float:
@@ -176,18 +204,10 @@ def main() -> None:
         results.append((style, scores, minutes, folder / "sheet.jpg"))
         print(f"{style}: {checkpoint} (trained {minutes:.1f} min), {len(list(photos.glob('*.png')))} held-out photos "
               f"at {args.size} px; sheet {folder / 'sheet.jpg'}", flush=True)  # fmt: skip
-    print(f"\n{'style':<8} {'images':<10} {'content':>8} {'style':>7} {'content/peer':>13} {'style/peer':>11} "
-          f"{'blob %':>9}")  # fmt: skip
     if len(results) > 1:
         gallery({style: path for style, *_, path in results}, args.out / "gallery.jpg")
         print(f"gallery of the styles: {args.out / 'gallery.jpg'}")
-    for style, scores, *_ in results:
-        peer = scores["peer"]
-        for name, values in scores.items():
-            content, distance = values["content_distance"], values["style_distance"]
-            ratios = content / peer["content_distance"], distance / peer["style_distance"]
-            print(f"{style:<8} {name:<10} {content:>8.3f} {distance:>7.3f} {ratios[0]:>13.2f} {ratios[1]:>11.2f} "
-                  f"{values['blobs']:>9.2f}")  # fmt: skip
+    print("\n" + ratio_table({style: scores for style, scores, *_ in results}, "peer", {"blob %": blob_column}))
 
 
 if __name__ == "__main__":
