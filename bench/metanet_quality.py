@@ -24,8 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.quality import HELD_OUT, PEERS, ROOT, Scores, ratio_table, run, score, sheet, write_photos
-from bench.quality import held_out_files as held_out
+from bench.quality import HELD_OUT, PEERS, ROOT, Scores, held_out_files, ratio_table, run, score, sheet, write_photos
 from stylenet.imageio import open_image, resize_longest
 
 RECIPE = "experiment=metanet_cpu"
@@ -54,9 +53,9 @@ def pair_folder(folder: Path, artworks: list[Path], stylise: Callable[[Path, Pat
     return folder
 
 
-def score_size(checkpoint: Path, photos: list[Path], artworks: list[Path], size: int, folder: Path) -> dict:
+def score_size(checkpoint: Path, photos: list[Path], artworks: list[Path], size: int, folder: Path) -> Scores:
     """Write the photos and artworks at ``size``, stylise every pair with AdaIN and stylenet, and score the photos,
-    AdaIN and stylenet: ``{name: {"content_distance": ..., "style_distance": ...}}``."""
+    AdaIN and stylenet (``photo``, ``adain``, ``stylenet``)."""
     photo_dir, art_dir = folder / "photos", folder / "artworks"
     write_photos(photos, photo_dir, size)
     arts = write_artworks(artworks, art_dir, size)
@@ -97,7 +96,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help=f"train.py overrides after -- (on top of {RECIPE})")
     args = parser.parse_args()
     overrides = [RECIPE, f"data.content.val_size={HELD_OUT}", *args.overrides]
-    photos, artworks = held_out(overrides, "content"), held_out(overrides, "style")
+    photos, artworks = held_out_files(overrides, "content"), held_out_files(overrides, "style")
     checkpoint = args.checkpoint
     if checkpoint is None:
         train = args.out / "train"

@@ -19,6 +19,7 @@ to the peer's, and the share of each folder's pixels in blob artefacts (:mod:`st
 near-white regions that the photo does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet
 for the first ``--sheet-rows`` photos, and with several styles ``<out>/gallery.jpg``, their sheets one under the
 other.
+The meta network's counterpart, against AdaIN on held-out artworks: ``bench/metanet_quality.py``.
 """
 
 from __future__ import annotations
