@@ -1,8 +1,9 @@
-"""Blob artefacts of the CPU default's recipe, and none with the recipe that removes them: two udnie nets trained
-by ``bench/quality.py`` for the CPU default's 500 steps (fixtures: fp16 weights only), run on the 12 photos their
-training held out, at 512 px, scored with :mod:`stylenet.blob_artefacts`.
+"""Blob artefacts of the CPU default's recipe without a content-only start, and none with the recipe that removes
+them: two udnie nets trained by ``bench/quality.py`` for the CPU default's 500 steps (fixtures: fp16 weights only),
+run on the 12 photos their training held out, at 512 px, scored with :mod:`stylenet.blob_artefacts`.
 
-- ``udnie_500_default_fp16.ckpt``: ``python bench/quality.py --styles udnie`` (the default recipe);
+- ``udnie_500_default_fp16.ckpt``: ``python bench/quality.py --styles udnie -- system.content_only_steps=0`` (the
+  default recipe before the udnie preset got its content-only start);
 - ``udnie_500_relative_gram_fp16.ckpt``: the same with ``-- loss=gram_relative system.content_only_steps=100``
   (trained with the equivalent overrides of that loss config's keys).
 """
