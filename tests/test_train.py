@@ -113,3 +113,11 @@ def test_content_only_steps_train_without_the_style_terms_first(tmp_path):
         assert float(row["train/content/relu2_2"]) > 0
     for step in (0, 1):  # content only: the total is the content term (no TV in the preset)
         assert float(steps[step]["train/total"]) == pytest.approx(float(steps[step]["train/content/relu2_2"]))
+
+
+def test_a_presets_content_only_start_reaches_the_system(tmp_path):
+    udnie, starry = compose_train(tmp_path, ["style=udnie"]), compose_train(tmp_path, ["style=starry"])
+    assert udnie.system.content_only_steps == udnie.style.content_only_steps > 0
+    assert "content_only_steps" not in starry.style and starry.system.content_only_steps == 0
+    off = compose_train(tmp_path, ["style=udnie", "system.content_only_steps=0"])
+    assert off.system.content_only_steps == 0
