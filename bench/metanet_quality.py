@@ -6,9 +6,10 @@ AdaIN on the same pairs. The meta network's counterpart of ``bench/quality.py``.
     python -m bench.metanet_quality --checkpoint run/checkpoints/last.ckpt --sizes 384
     python -m bench.metanet_quality --out /tmp/mq -- system.embedding_size=96 trainer.max_steps=3000
 
-``python train.py experiment=metanet_cpu data.content.val_size=24`` plus the overrides after ``--`` writes
+``python train.py experiment=metanet_cpu data.content.val_size=64`` plus the overrides after ``--`` writes
 ``<out>/train``, resumed like bench/quality.py's runs. The artworks that run holds out (the style data module's
-seeded split: 8) and 12 of the photos it holds out are written at a longest side of each ``--sizes`` value, under
+seeded split: 8) and the first 12 photos it holds out with a longest side of at least 3/4 of the largest ``--sizes``
+value (the same photos at every size) are written at a longest side of each ``--sizes`` value, under
 ``<out>/<size>/``. There, AdaIN (``../shared/peers/stylize_peer.py adain``: Huang & Belongie 2017's published nets,
 a benchmark anchor only) and ``stylenet stylize --style`` stylise every photo with every artwork, as
 ``<photo>__<artwork>.png``, and ``stylenet evaluate --outputs`` scores the photos themselves, AdaIN and stylenet with
@@ -24,10 +25,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.quality import HELD_OUT, PEERS, ROOT, Scores, held_out_files, ratio_table, run, score, sheet, write_photos
+from bench.quality import (
+    PEERS,
+    ROOT,
+    Scores,
+    held_out_files,
+    ratio_table,
+    run,
+    score,
+    sharp_photos,
+    sheet,
+    write_photos,
+)
 from stylenet.imageio import open_image, resize_longest
 
 RECIPE = "experiment=metanet_cpu"
+HELD_OUT = 64  # photos held out from training: 18 of them have a longest side of 576 px (3/4 of 768) or more
 
 
 def write_artworks(files: list[Path], folder: Path, size: int) -> list[Path]:
@@ -96,7 +109,8 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help=f"train.py overrides after -- (on top of {RECIPE})")
     args = parser.parse_args()
     overrides = [RECIPE, f"data.content.val_size={HELD_OUT}", *args.overrides]
-    photos, artworks = held_out_files(overrides, "content"), held_out_files(overrides, "style")
+    photos = sharp_photos(held_out_files(overrides, "content"), max(args.sizes))  # the same photos at every size
+    artworks = held_out_files(overrides, "style")
     checkpoint = args.checkpoint
     if checkpoint is None:
         train = args.out / "train"

@@ -71,16 +71,22 @@ def held_out_files(overrides: list[str], part: str | None = None) -> list[Path]:
     return [Path(split.images[i][split.column]["path"]) for i in range(len(split))]
 
 
-def write_photos(files: list[Path], folder: Path, size: int) -> None:
+def sharp_photos(files: list[Path], size: int) -> list[Path]:
     """The first :data:`PHOTOS` of ``files`` whose longest side is at least 3/4 of ``size`` (no blurry 224-px
-    upscales), at a longest side of ``size`` as PNG: both nets get exactly these pixels."""
+    upscales)."""
+    sharp = [file for file in files if 4 * max(open_image(file).size) >= 3 * size][:PHOTOS]
+    if len(sharp) < PHOTOS:
+        raise SystemExit(f"only {len(sharp)} held-out photos have a longest side of {3 * size // 4} px or more")
+    return sharp
+
+
+def write_photos(files: list[Path], folder: Path, size: int) -> None:
+    """:func:`sharp_photos` of ``files`` at a longest side of ``size`` as PNG: both nets get exactly these pixels."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
-    images = [(file, image) for file in files if 4 * max((image := open_image(file)).size) >= 3 * size]
-    if len(images) < PHOTOS:
-        raise SystemExit(f"only {len(images)} held-out photos have a longest side of {3 * size // 4} px or more")
-    for file, image in images[:PHOTOS]:
+    for file in sharp_photos(files, size):
+        image = open_image(file)
         scale = size / max(image.size)
         image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS).save(
             folder / f"{file.stem}.png"
