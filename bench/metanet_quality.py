@@ -16,6 +16,8 @@ a benchmark anchor only) and ``stylenet stylize --style`` stylise every photo wi
 the shared normalised VGG19 (content at relu4_2; style: relative Gram error at relu1_1 ... relu5_1, the artwork at
 the photos' size). It prints each with its ratios to AdaIN's and its style distance as a share of the photos' own,
 and writes ``<out>/<size>/sheet.jpg``: photo | artwork | AdaIN | stylenet, one row per artwork.
+A rerun into the same ``--out`` (or one that starts from a copy of an earlier ``<out>/<size>``) keeps AdaIN's
+and the photos' pairs and scores, which do not depend on the net, and redoes stylenet's.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bench.quality import (
     ROOT,
     Scores,
     held_out_files,
+    mean_scores,
     ratio_table,
     run,
     score,
@@ -53,10 +56,15 @@ def write_artworks(files: list[Path], folder: Path, size: int) -> list[Path]:
     return written
 
 
-def pair_folder(folder: Path, artworks: list[Path], stylise: Callable[[Path, Path], object]) -> Path:
+def pair_folder(
+    folder: Path, artworks: list[Path], stylise: Callable[[Path, Path], object], done: list[str] | None = None
+) -> Path:
     """``folder`` with ``<photo>__<artwork>.png`` for every pair: ``stylise(artwork, into)`` writes one
-    ``<photo>.png`` per photo into the folder ``into``."""
+    ``<photo>.png`` per photo into the folder ``into``. With the photos' stems ``done``, an artwork whose pairs
+    are all there already is skipped (AdaIN's and the photos' own pairs do not depend on the net scored)."""
     for artwork in artworks:
+        if done is not None and all((folder / f"{stem}__{artwork.stem}.png").exists() for stem in done):
+            continue
         single = folder / f".{artwork.stem}"
         single.mkdir(parents=True, exist_ok=True)
         stylise(artwork, single)
@@ -66,9 +74,11 @@ def pair_folder(folder: Path, artworks: list[Path], stylise: Callable[[Path, Pat
     return folder
 
 
-def score_size(checkpoint: Path, photos: list[Path], artworks: list[Path], size: int, folder: Path) -> Scores:
-    """Write the photos and artworks at ``size``, stylise every pair with AdaIN and stylenet, and score the photos,
-    AdaIN and stylenet (``photo``, ``adain``, ``stylenet``)."""
+def score_size(
+    checkpoint: Path, photos: list[Path], artworks: list[Path], size: int, folder: Path, working_size: str
+) -> Scores:
+    """Write the photos and artworks at ``size``, stylise every pair with AdaIN and stylenet (``stylenet stylize
+    --working-size working_size``), and score the photos, AdaIN and stylenet (``photo``, ``adain``, ``stylenet``)."""
     photo_dir, art_dir = folder / "photos", folder / "artworks"
     write_photos(photos, photo_dir, size)
     arts = write_artworks(artworks, art_dir, size)
@@ -83,12 +93,18 @@ def score_size(checkpoint: Path, photos: list[Path], artworks: list[Path], size:
 
     def stylenet(artwork: Path, into: Path) -> None:
         run([sys.executable, "-m", "stylenet.cli", "stylize", str(photo_dir), "-m", str(checkpoint), "--style",
-             str(artwork), "-o", str(into), "--overwrite", "--quiet"], folder / "stylize.log")  # fmt: skip
+             str(artwork), "-o", str(into), "--working-size", working_size, "--overwrite", "--quiet"],
+            folder / "stylize.log")  # fmt: skip
 
-    outputs = {name: pair_folder(folder / name, arts, stylise)
-               for name, stylise in (("photo", unmodified), ("adain", adain), ("stylenet", stylenet))}  # fmt: skip
-    scores = {name: score(out, photo_dir, art_dir, size, folder / f"eval_{name}") for name, out in outputs.items()}
     stems = sorted(p.stem for p in photo_dir.glob("*.png"))
+    anchors = {"photo": unmodified, "adain": adain}
+    outputs = {name: pair_folder(folder / name, arts, stylise, stems) for name, stylise in anchors.items()}
+    outputs["stylenet"] = pair_folder(folder / "stylenet", arts, stylenet)
+    scores = {}
+    for name, out in outputs.items():
+        csv = folder / f"eval_{name}" / "evaluation.csv"
+        kept = name in anchors and csv.exists() and all(p.lstat().st_mtime < csv.stat().st_mtime for p in out.iterdir())
+        scores[name] = mean_scores(csv) if kept else score(out, photo_dir, art_dir, size, csv.parent)
     pairs = [(stems[i % len(stems)], art) for i, art in enumerate(arts)]  # photo i with artwork i
     rows = [[photo_dir / f"{s}.png", art, *(outputs[net] / f"{s}__{art.stem}.png" for net in ("adain", "stylenet"))]
             for s, art in pairs]  # fmt: skip
@@ -106,6 +122,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "outputs/metanet_quality")
     parser.add_argument("--sizes", type=int, nargs="+", default=[384, 768], help="longest sides of the photos")
     parser.add_argument("--checkpoint", type=Path, help="score this meta network instead of training one")
+    parser.add_argument(
+        "--working-size", default="trained", help="stylenet stylize's size policy: trained (its default), native, N"
+    )
     parser.add_argument("overrides", nargs="*", help=f"train.py overrides after -- (on top of {RECIPE})")
     args = parser.parse_args()
     overrides = [RECIPE, f"data.content.val_size={HELD_OUT}", *args.overrides]
@@ -116,7 +135,10 @@ def main() -> None:
         train = args.out / "train"
         run([sys.executable, "train.py", *overrides, "ckpt_path=last", f"hydra.run.dir={train}"], train / "run.log")
         checkpoint = train / "checkpoints/last.ckpt"
-    results = {size: score_size(checkpoint, photos, artworks, size, args.out / str(size)) for size in args.sizes}
+    results = {
+        size: score_size(checkpoint, photos, artworks, size, args.out / str(size), args.working_size)
+        for size in args.sizes
+    }
     print(f"{checkpoint}: {len(artworks)} held-out artworks x the held-out photos; sheets {args.out}/<size>/sheet.jpg")
     print(
         "\n"
