@@ -6,7 +6,8 @@ A checkpoint is a Lightning checkpoint whose ``state_dict`` holds the trained ne
     {"format": 2, "kind": "stylizer" | "metanet" | "super_resolver", "version": "0.1.0",
      "network": {"name": "transform_net", "args": {"channels": 32, ...}},   # stylenet.models.get_model
      "config": {...},                                                         # the resolved run config
-     "style": {...} (stylizer) | "metanet": {"arch", "weights", "taps", "embedding_size", "style_size"}
+     "style": {...} (stylizer)
+     | "metanet": {"arch", "weights", "taps", "embedding_size", "style_size", "content_size"}
      | "super_resolution": {"factor", "degradation", "blur_sigma"} (super_resolver)}
 
 The network is rebuilt from its registered name and plain arguments, never from an import path, so

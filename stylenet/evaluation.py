@@ -19,6 +19,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -28,7 +29,14 @@ from torch import Tensor
 
 from stylenet import checkpoint as checkpoints
 from stylenet.imageio import IMAGE_SUFFIXES, load_image
-from stylenet.inference import MODEL_FILE_BACKENDS, arbitrary_style_net, load_model, runnable
+from stylenet.inference import (
+    MODEL_FILE_BACKENDS,
+    arbitrary_style_net,
+    at_working_size,
+    load_model,
+    runnable,
+    trained_size,
+)
 from stylenet.losses import GramLoss
 from stylenet.metrics import (
     LPIPS_TAPS,
@@ -101,7 +109,8 @@ def model_source(
 ) -> LoadedSource:
     """Outputs of the model at ``path``: a transform net (checkpoint, TorchScript, ONNX; see
     :func:`stylenet.inference.load_model`) stylises with its own style; a meta-network checkpoint with each
-    pair's style (its style embedding runs on ``vgg_weights`` if given, else the weights it was trained with).
+    pair's style (its style embedding runs on ``vgg_weights`` if given, else the weights it was trained with), at
+    the working size it was trained at, as ``stylenet stylize`` runs it by default.
     Scores never depend on the CPU: every backend runs fp32."""
     path = Path(path)
     if not path.is_file():
@@ -116,9 +125,12 @@ def model_source(
         if loaded.kind == "metanet":
             net = arbitrary_style_net(loaded, vgg_weights)
 
+            working_size = trained_size(metadata)
+
             @torch.no_grad()
             def arbitrary(_pair: Pair, content: Tensor, style: Tensor) -> Tensor:
-                return net(content.to(device), net.style_code([style[0].to(device)])).cpu()
+                code = net.style_code([style[0].to(device)])
+                return at_working_size(partial(net, code=code), content.to(device), working_size).cpu()
 
             return LoadedSource(arbitrary, f"meta network {path}")
         model = runnable(loaded.network, loaded.sha256, str(path), device, backend, "fp32", cache_dir)

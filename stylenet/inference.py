@@ -19,10 +19,12 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylenet import checkpoint as checkpoints
@@ -49,7 +51,9 @@ class Model:
     """A loaded model: ``run`` maps ``(B, 3, H, W)`` in [0, 1] on ``device`` to the same shape.
 
     ``net`` is the eager network when the model came from a checkpoint (tiling needs it), else None.
-    ``precision`` is the arithmetic ``run`` computes in: ``fp32`` or ``bf16``.
+    ``precision`` is the arithmetic ``run`` computes in: ``fp32`` or ``bf16``. ``trained_size`` is the shorter
+    side of the photos it was trained on where its checkpoint records one (a meta network's; see
+    :attr:`StyleOptions.working_size`).
     """
 
     run: Callable[[Tensor], Tensor]
@@ -57,6 +61,7 @@ class Model:
     device: torch.device
     net: nn.Module | None = None
     precision: str = "fp32"
+    trained_size: int | None = None
 
 
 def arbitrary_style_net(loaded: Checkpoint, vgg_weights: str | os.PathLike | None = None) -> ArbitraryStyleNet:
@@ -210,8 +215,16 @@ def load_model(
         return _model_file(path, device, backend, styles)
     if device.type != "cpu" and backend in runtimes.RUNTIMES:
         raise ValueError(f"the {backend} backend runs on the CPU here; use eager or torchscript for {device}")
-    net, _, key = image_network(path, styles, style_weights, STYLE_KINDS)
-    return runnable(net, key, str(path), device, backend, precision, cache_dir)
+    net, metadata, key = image_network(path, styles, style_weights, STYLE_KINDS)
+    model = runnable(net, key, str(path), device, backend, precision, cache_dir)
+    model.trained_size = trained_size(metadata)
+    return model
+
+
+def trained_size(metadata: dict[str, Any]) -> int | None:
+    """The shorter side of the photos a checkpoint's network was trained on, where it records one (meta networks
+    since they record ``content_size``)."""
+    return (metadata.get("metanet") or {}).get("content_size")
 
 
 def runnable(
@@ -243,6 +256,11 @@ class StyleOptions:
     """How to stylise: ``strength`` in [0, 1] blends content (0) and stylised output (1);
     ``preserve_color`` keeps the content's chroma; ``tile`` (pixels, None for whole images) and
     ``overlap`` tile large images; ``stats_size`` is the longest side of the instance-norm statistics pass.
+
+    ``working_size`` is the size policy: the shorter side the network runs at. A network paints textures of a
+    fixed size in pixels, so an image whose shorter side is larger is stylised downscaled to it and the output
+    upscaled back (bicubic): the texture then has the same size relative to the image at every image size, the
+    size it had in training when ``working_size`` is :attr:`Model.trained_size`. None: every image at its own size.
     """
 
     strength: float = 1.0
@@ -250,26 +268,42 @@ class StyleOptions:
     tile: int | None = None
     overlap: int = 64
     stats_size: int = 1024
+    working_size: int | None = None
 
 
 @torch.inference_mode()
 def stylize(model: Model, images: Tensor, options: StyleOptions = StyleOptions()) -> Tensor:
     """Stylise ``(B, 3, H, W)`` images in [0, 1] (on any device); returns ``(B, 3, H, W)`` on the images' device."""
     content = images.to(model.device)
+    stylized = at_working_size(partial(stylize_at, model, options=options), content, options.working_size)
+    if options.preserve_color:
+        stylized = preserve_color(content, stylized)
+    return blend(content, stylized, options.strength).to(images.device)
+
+
+def at_working_size(run: Callable[[Tensor], Tensor], images: Tensor, working_size: int | None) -> Tensor:
+    """``run`` on ``(B, 3, H, W)`` images in [0, 1] downscaled (antialiased) to a shorter side of ``working_size``
+    where theirs is larger, its output upscaled back (bicubic, clamped to [0, 1]); else ``run(images)``."""
+    h, w = images.shape[-2:]
+    if working_size is None or min(h, w) <= working_size:
+        return run(images)
+    size = [max(1, round(side * working_size / min(h, w))) for side in (h, w)]
+    small = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
+    return F.interpolate(run(small), size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def stylize_at(model: Model, content: Tensor, options: StyleOptions) -> Tensor:
+    """``model``'s stylisation of ``content`` ``(B, 3, H, W)`` at its own size, tiled as ``options`` say."""
     if options.tile is not None and max(content.shape[-2:]) > options.tile:
         if model.net is None:
             raise ValueError(
                 f"tiling needs the eager network to fix instance-norm statistics; pass a checkpoint, "
                 f"not a {model.backend} model"
             )
-        stylized = torch.cat(
+        return torch.cat(
             [
                 stylize_tiled(model.net, image[None], options.tile, options.overlap, options.stats_size)
                 for image in content
             ]
         )
-    else:
-        stylized = model.run(content).to(model.device)
-    if options.preserve_color:
-        stylized = preserve_color(content, stylized)
-    return blend(content, stylized, options.strength).to(images.device)
+    return model.run(content).to(model.device)

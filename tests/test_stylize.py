@@ -127,6 +127,29 @@ def test_tiles_match_the_whole_image_without_seams(checkpoint):
     assert near_cuts > 1.2 * elsewhere
 
 
+def test_the_working_size_runs_larger_images_at_it_and_upscales_back(checkpoint):
+    net = load_checkpoint(checkpoint).network
+    seen = []
+
+    def run(images: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(images.shape[-2:]))
+        return net(images)
+
+    model = Model(run, "eager", torch.device("cpu"), net)
+    photo = load_image(TUBINGEN, 384)[None]  # a real photo, 384 x 288
+    small = load_image(TUBINGEN, 160)[None]  # 160 x 120: a shorter side below the working size
+    with torch.inference_mode():
+        out = stylize(model, photo, StyleOptions(working_size=128))
+        native = stylize(model, photo, StyleOptions())
+        kept = stylize(model, small, StyleOptions(working_size=128))
+    assert seen == [(128, 171), (288, 384), (120, 160)]
+    assert out.shape == native.shape == photo.shape and kept.shape == small.shape
+    assert out.min() >= 0 and out.max() <= 1
+    # the same texture, upscaled: close to the native run's colours, with less of its fine detail
+    assert (out.mean((2, 3)) - native.mean((2, 3))).abs().max() < 0.05
+    assert (out - native).abs().mean() > 0.02
+
+
 def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, tmp_path):
     net = load_checkpoint(checkpoint).network
     photo = load_image(TUBINGEN, 517)[None][..., :333, :517]  # a real photo of odd size

@@ -6,6 +6,7 @@
     stylenet stylize photos/ -m metanet.ckpt --style a.jpg b.jpg --style-blend 0.7 0.3 -o blended/
     stylenet stylize photos/ -m starry.ckpt -o stylized/ --devices 4 --accelerator cpu
     stylenet stylize clip.mp4 -m starry.ckpt -o stylized/ --size 640
+    stylenet stylize photos/ -m metanet.ckpt --style a.jpg -o stylized/ --working-size native
 
 Inputs are files, folders (their images, not recursive) or glob patterns. Each output has the input's
 name, format and size (or longest side ``--size``). It keeps the input's alpha channel where its format
@@ -23,6 +24,12 @@ checkpoint. ``--devices N`` runs the checkpoint's eager network in N processes t
 Videos (``.mp4 .mov .mkv .webm .avi``) are decoded, stylised in batches (``--batch-size``, default 4) and
 encoded with the same timestamps, size (or ``--size``; odd sides cropped to even) and audio streams
 (:mod:`stylenet.video_stylize`), under a temporary name renamed when complete.
+
+``--working-size`` is the size policy (:class:`~stylenet.inference.StyleOptions`): a network paints textures of
+a fixed size in pixels, so an input whose shorter side is larger than the working size is stylised at it and
+upscaled back. By default (``trained``) that is the size a meta network's checkpoint records it was trained at,
+so its texture keeps the scale it has to the image in training at every input size; other models, and
+``native``, run every input at its own size.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from stylenet.inference import (
     image_network,
     load_model,
     stylize,
+    trained_size,
 )
 from stylenet.memory import GB, default_budget, plan_tiling, untiled_bytes
 from stylenet.output_files import Summary, notify, output_targets
@@ -132,8 +140,10 @@ def stylize_here(args: argparse.Namespace, inputs: list[Path], options: StyleOpt
         )
     except (OSError, ValueError) as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
+    options = replace(options, working_size=working_size(args.working_size, model.trained_size))
     if not args.quiet:
-        print(f"{args.model}: {model.backend}, {model.precision} on {model.device}", file=sys.stderr)
+        at = f", at a shorter side of {options.working_size} px" if options.working_size else ""
+        print(f"{args.model}: {model.backend}, {model.precision} on {model.device}{at}", file=sys.stderr)
     if args.tile and model.net is None:
         raise SystemExit(f"stylenet stylize: error: --tile needs a checkpoint, not a {model.backend} model")
     output, progress = Path(args.output), not args.quiet
@@ -167,9 +177,10 @@ def stylize_on_devices(
     if args.precision == "bf16" or (args.batch_size or 1) > 1:
         raise SystemExit("stylenet stylize: error: --devices runs fp32, one image at a time per process")
     try:
-        net, _, _ = image_network(args.model, args.style, args.style_blend, STYLE_KINDS)
+        net, metadata, _ = image_network(args.model, args.style, args.style_blend, STYLE_KINDS)
     except (OSError, ValueError) as error:
         raise SystemExit(f"stylenet stylize: error: {error}") from error
+    options = replace(options, working_size=working_size(args.working_size, trained_size(metadata)))
     pairs, clashes = output_targets(inputs, Path(args.output))
     summary = stylize_distributed(
         net, pairs, options, args.size, args.overwrite, args.devices, args.accelerator, budget, not args.quiet
@@ -195,6 +206,21 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"stylenet stylize: error: {next(iter(summary.failed.values()))}")
     print(summary.report(), file=sys.stderr if summary.failed else sys.stdout)
     return 1 if summary.failed else 0
+
+
+def working_size(choice: int | str, trained: int | None) -> int | None:
+    """``--working-size``: a number of pixels, ``trained`` (the model's ``trained``, None if it records none) or
+    ``native`` (None)."""
+    return trained if choice == "trained" else None if choice == "native" else int(choice)
+
+
+def working_size_choice(text: str) -> int | str:
+    if text in ("trained", "native"):
+        return text
+    try:
+        return positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not trained, native or a positive number of pixels") from None
 
 
 def unit_interval(text: str) -> float:
@@ -227,6 +253,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--style-blend", type=float, nargs="+", help="blend weights of several --style images (default: equal)"
     )
     parser.add_argument("--size", type=positive_int, help="longest side of the outputs (default: the input's)")
+    parser.add_argument(
+        "--working-size",
+        type=working_size_choice,
+        default="trained",
+        help="shorter side the network runs at (larger inputs are upscaled back): N pixels, native, or trained "
+        "(default: a meta network's training size; other models native)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument(
         "--batch-size",

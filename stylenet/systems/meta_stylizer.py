@@ -34,6 +34,8 @@ class MetaStylizer(PerceptualSystem):
         embedding_taps: encoder taps of the style embedding.
         embedding_size: longest side of the style images the embedding reads (``None``: the crops as given).
         style_size: longest side of the style images in training (recorded for inference).
+        content_size: shorter side of the content photos in training (recorded: ``stylenet stylize`` runs larger
+            photos at it, :attr:`~stylenet.inference.StyleOptions.working_size`).
         optimizer, scheduler, temporal: as :class:`~stylenet.systems.PerceptualSystem`.
     """
 
@@ -46,13 +48,14 @@ class MetaStylizer(PerceptualSystem):
         embedding_taps: Iterable[str] = JOHNSON_TAPS,
         embedding_size: int | None = None,
         style_size: int | None = None,
+        content_size: int | None = None,
         optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=1e-3),
         scheduler: SchedulerFactory | None = None,
         temporal: TemporalLoss | None = None,
     ) -> None:
         super().__init__(net, loss, optimizer, scheduler, temporal)
         self.embedding = StyleEmbedding(loss.encoder, embedding_taps, embedding_size)
-        self.style_size = style_size
+        self.style_size, self.content_size = style_size, content_size
         if self.embedding.dim != net.embedding_dim:
             raise ValueError(
                 f"taps {list(self.embedding.taps)} give a {self.embedding.dim}-long style embedding but the "
@@ -110,5 +113,6 @@ class MetaStylizer(PerceptualSystem):
             "taps": list(embedding.taps),
             "embedding_size": embedding.size,
             "style_size": self.style_size,
+            "content_size": self.content_size,
         }
         return {"metanet": metanet}
