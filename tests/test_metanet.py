@@ -355,7 +355,7 @@ LEARNING = [
 # trainer.max_steps=400) scores 0.86 on Kodak photos.
 CONTENT_BOUND = 0.9
 # How far the style distance at 768 px may drift from the one at 384 px under the trained working size: 5% for the
-# README's metanet_cpu run (native: 37%).
+# plain-Gram metanet_cpu run of the README's first meta-network row (native: 37%).
 SIZE_MARGIN = 0.15
 
 
