@@ -150,6 +150,31 @@ def test_the_working_size_runs_larger_images_at_it_and_upscales_back(checkpoint)
     assert (out - native).abs().mean() > 0.02
 
 
+def test_working_size_flag_runs_single_style_checkpoints_native_and_rejects_bad_sizes(checkpoint, tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.open(TUBINGEN).resize((256, 192)).save(inputs / "photo.png")
+    args = ["stylize", str(inputs), "-m", str(checkpoint), "--backend", "eager"]
+    # a single-style checkpoint records no training size: the default (trained) runs it at the photo's own size
+    assert main([*args, "-o", str(tmp_path / "trained")]) == 0
+    assert "shorter side" not in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "native"), "--working-size", "native", "--quiet"]) == 0
+    assert main([*args, "-o", str(tmp_path / "at96"), "--working-size", "96"]) == 0
+    assert "at a shorter side of 96 px" in capsys.readouterr().err
+    trained, native, at96 = (
+        pil_to_tensor(Image.open(tmp_path / d / "photo.png")) for d in ("trained", "native", "at96")
+    )
+    assert torch.equal(trained, native) and at96.shape == native.shape and not torch.equal(at96, native)
+    for bad in ("0", "big"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, "-o", str(tmp_path / "bad"), "--working-size", bad])
+        assert exit_info.value.code == 2
+        assert (
+            f"argument --working-size: {bad!r} is not trained, native or a positive number" in capsys.readouterr().err
+        )
+    assert not (tmp_path / "bad").exists()
+
+
 def test_openvino_runs_fp32_like_eager_and_bf16_within_its_rounding(checkpoint, tmp_path):
     net = load_checkpoint(checkpoint).network
     photo = load_image(TUBINGEN, 517)[None][..., :333, :517]  # a real photo of odd size

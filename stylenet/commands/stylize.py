@@ -219,7 +219,7 @@ def working_size_choice(text: str) -> int | str:
         return text
     try:
         return positive_int(text)
-    except ValueError:
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(f"{text!r} is not trained, native or a positive number of pixels") from None
 
 
