@@ -1,5 +1,5 @@
 """Blob artefacts of the CPU default's recipe without a content-only start, and none with the recipe that removes
-them: two udnie nets trained by ``bench/quality.py`` for the CPU default's 500 steps (fixtures: fp16 weights only),
+them: two udnie nets trained by ``bench/quality.py`` for 500 steps of batch 4 (then the CPU default; fp16 weights),
 run on the 12 photos their training held out, at 512 px, scored with :mod:`stylenet.blob_artefacts`.
 
 - ``udnie_500_default_fp16.ckpt``: ``python bench/quality.py --styles udnie -- system.content_only_steps=0`` (the

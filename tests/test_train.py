@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 from conftest import FAST, ROOT, SHARED, compose_train
+from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 
 from stylenet.imageio import ImageReadError
@@ -121,3 +122,16 @@ def test_a_presets_content_only_start_reaches_the_system(tmp_path):
     assert "content_only_steps" not in starry.style and starry.system.content_only_steps == 0
     off = compose_train(tmp_path, ["style=udnie", "system.content_only_steps=0"])
     assert off.system.content_only_steps == 0
+
+
+@pytest.mark.parametrize(("cuda", "steps", "batch"), [(False, 2000, 1), (True, 40000, 4)])
+def test_the_default_schedule_fits_the_machine_and_counts_the_content_only_start_in_photos(
+    monkeypatch, cuda, steps, batch
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        for preset in ("udnie", "wave"):
+            cfg = compose("train", overrides=[f"paths.shared={SHARED}", f"style={preset}"])
+            assert (cfg.trainer.max_steps, cfg.data.batch_size) == (steps, batch)
+            assert cfg.trainer.accelerator == ("gpu" if cuda else "cpu")
+            assert cfg.system.content_only_steps * cfg.data.batch_size == 400  # photos, on either machine
