@@ -74,6 +74,11 @@ def _mul(*values: float) -> float:
     return result
 
 
+def steps_for_photos(photos: int, batch_size: int) -> int:
+    """The training steps in which each process sees ``photos`` photos at ``batch_size`` per step (rounded up)."""
+    return -(-int(photos) // int(batch_size))
+
+
 def _embedding_dim(arch: str, taps: Sequence[str]) -> int:
     return 2 * sum(tap_channels(arch, tap) for tap in taps)
 
@@ -82,7 +87,8 @@ def register_resolvers() -> None:
     """``${mul:a,b}``: product of numbers (loss weights times the backbone's scale);
     ``${embedding_dim:arch,taps}``: length of the mean/std style embedding of ``taps`` on VGG ``arch``;
     ``${style_image:local,packaged}``: see :func:`style_image`; ``${auto_precision:cpu}``: see :func:`auto_precision`;
-    ``${gpu_or_cpu:a,b}``: see :func:`gpu_or_cpu`."""
+    ``${gpu_or_cpu:a,b}``: see :func:`gpu_or_cpu`;
+    ``${steps_for_photos:photos,batch}``: see :func:`steps_for_photos`."""
     if not OmegaConf.has_resolver("mul"):
         OmegaConf.register_new_resolver("mul", _mul)
     if not OmegaConf.has_resolver("embedding_dim"):
@@ -91,6 +97,8 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("style_image", style_image)
     if not OmegaConf.has_resolver("gpu_or_cpu"):
         OmegaConf.register_new_resolver("gpu_or_cpu", gpu_or_cpu)
+    if not OmegaConf.has_resolver("steps_for_photos"):
+        OmegaConf.register_new_resolver("steps_for_photos", steps_for_photos)
     if not OmegaConf.has_resolver("auto_precision"):
         OmegaConf.register_new_resolver("auto_precision", auto_precision)
 

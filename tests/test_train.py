@@ -118,8 +118,8 @@ def test_content_only_steps_train_without_the_style_terms_first(tmp_path):
 
 def test_a_presets_content_only_start_reaches_the_system(tmp_path):
     udnie, starry = compose_train(tmp_path, ["style=udnie"]), compose_train(tmp_path, ["style=starry"])
-    assert udnie.system.content_only_steps == udnie.style.content_only_steps > 0
-    assert "content_only_steps" not in starry.style and starry.system.content_only_steps == 0
+    assert udnie.system.content_only_steps * udnie.data.batch_size == udnie.style.content_only_photos > 0
+    assert "content_only_photos" not in starry.style and starry.system.content_only_steps == 0
     off = compose_train(tmp_path, ["style=udnie", "system.content_only_steps=0"])
     assert off.system.content_only_steps == 0
 
