@@ -106,7 +106,8 @@ def main() -> None:
         centres = torch.stack([logits[i][:, int(b.y), int(b.x)].mean() for b, i in found])
         everywhere = torch.cat([logit.mean(0).flatten() for logit in logits])
         slope = torch.sigmoid(centres) * (1 - torch.sigmoid(centres))
-        print(f"pre-sigmoid logit at the blobs' centres (mean of RGB): median {centres.median():.2f}, where the "
+        print(f"pre-sigmoid |logit| at the blobs' centres (mean of RGB; black blobs have negative logits): "
+              f"median {centres.abs().median():.2f}, where the "
               f"sigmoid's slope is {slope.median():.4f} (0.25 at 0); median |logit| everywhere: "
               f"{everywhere.abs().median():.2f}")  # fmt: skip
     if found:
