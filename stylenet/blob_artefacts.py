@@ -45,7 +45,7 @@ class Blob:
     x: float
     y: float
     area: int
-    dark: bool = False
+    dark: bool
 
 
 def luminance(image: Tensor) -> np.ndarray:
