@@ -15,10 +15,10 @@ lengstrom/fast-style-transfer's pretrained nets, a benchmark anchor only) and ``
 ``stylenet evaluate --outputs`` scores both folders against the same style image with the shared normalised VGG19
 (``--scorer vgg19``: not the VGG16 that training uses): the content distance at relu4_2 and the style distance
 (relative Gram error at relu1_1 ... relu5_1, the style image at the photos' scale). It prints both with their ratios
-to the peer's, and the share of each folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated
-near-white regions that the photo does not have), and writes ``<out>/<style>/sheet.jpg``: photo | peer | stylenet
-for the first ``--sheet-rows`` photos, and with several styles ``<out>/gallery.jpg``, their sheets one under the
-other.
+to the peer's, and the shares of each folder's pixels in blob artefacts (:mod:`stylenet.blob_artefacts`: isolated
+near-white and clipped-black regions that the photo does not have, a column each), and writes
+``<out>/<style>/sheet.jpg``: photo | peer | stylenet for the first ``--sheet-rows`` photos, and with several styles
+``<out>/gallery.jpg``, their sheets one under the other.
 The meta network's counterpart, against AdaIN on held-out artworks: ``bench/metanet_quality.py``.
 """
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from PIL import Image, ImageDraw
 
-from stylenet.blob_artefacts import blob_share
+from stylenet.blob_artefacts import blob_shares
 from stylenet.config import compose_config, shared_dir
 from stylenet.imageio import load_image, open_image
 
@@ -130,19 +130,21 @@ def ratio_table(results: dict[str, Scores], anchor: str, extra: dict[str, Callab
     )
 
 
-def blob_column(scores: Scores, images: str) -> float:
-    return scores[images]["blobs"]
+def scores_column(key: str) -> Callable[[Scores, str], float]:
+    """A :func:`ratio_table` column of the scores' ``key``."""
+    return lambda scores, images: scores[images][key]
 
 
-def blob_percent(outputs: Path, photos: Path) -> float:
-    """The percentage of the outputs' pixels in blob artefacts (:mod:`stylenet.blob_artefacts`)."""
+def blob_percents(outputs: Path, photos: Path) -> dict[str, float]:
+    """The percentages of the outputs' pixels in white and in dark blob artefacts (:mod:`stylenet.blob_artefacts`)."""
     names = sorted(p.name for p in photos.glob("*.png"))
     photo_images = [load_image(photos / name) for name in names]
     # the peer's net rounds sizes up to a multiple of 4: its outputs are cropped back to the photo
     output_images = [
         load_image(outputs / name)[:, : p.shape[1], : p.shape[2]] for name, p in zip(names, photo_images, strict=True)
     ]
-    return 100 * blob_share(output_images, photo_images)
+    white, dark = blob_shares(output_images, photo_images)
+    return {"white_blobs": 100 * white, "dark_blobs": 100 * dark}
 
 
 def sheet(rows: list[list[Path]], labels: list[str], target: Path, tile: int = 320) -> None:
@@ -203,7 +205,7 @@ def main() -> None:
         run([sys.executable, "-m", "stylenet.cli", "stylize", str(photos), "-m", str(checkpoint), "-o", str(ours),
              "--overwrite", "--quiet"], folder / "stylize.log")  # fmt: skip
         scores = {name: {**score(out, photos, style_image, args.size, folder / f"eval_{name}"),
-                         "blobs": blob_percent(out, photos)}
+                         **blob_percents(out, photos)}
                   for name, out in (("photo", photos), ("peer", peer), ("stylenet", ours))}  # fmt: skip
         names = sorted(p.name for p in photos.glob("*.png"))[: args.sheet_rows]
         rows = [[photos / name, peer / name, ours / name] for name in names]
@@ -214,7 +216,14 @@ def main() -> None:
     if len(results) > 1:
         gallery({style: path for style, *_, path in results}, args.out / "gallery.jpg")
         print(f"gallery of the styles: {args.out / 'gallery.jpg'}")
-    print("\n" + ratio_table({style: scores for style, scores, *_ in results}, "peer", {"blob %": blob_column}))
+    print(
+        "\n"
+        + ratio_table(
+            {style: scores for style, scores, *_ in results},
+            "peer",
+            {"white blob %": scores_column("white_blobs"), "dark blob %": scores_column("dark_blobs")},
+        )
+    )
 
 
 if __name__ == "__main__":

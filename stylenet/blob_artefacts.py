@@ -88,9 +88,14 @@ def _regions(mask: np.ndarray, rule: BlobRule, dark: bool) -> Iterator[tuple[np.
             yield labels[window] == label, window, Blob(float(centre[0]), float(centre[1]), int(area), dark)
 
 
+def blob_shares(outputs: list[Tensor], photos: list[Tensor], rule: BlobRule = BlobRule()) -> tuple[float, float]:
+    """The shares of all pixels of the ``(3, H, W)`` outputs that lie in white and in dark blobs (against each
+    output's photo)."""
+    blobs = [blob for output, photo in zip(outputs, photos, strict=True) for blob in find_blobs(output, photo, rule)]
+    pixels = sum(output[0].numel() for output in outputs)
+    return tuple(sum(blob.area for blob in blobs if blob.dark == dark) / pixels for dark in (False, True))
+
+
 def blob_share(outputs: list[Tensor], photos: list[Tensor], rule: BlobRule = BlobRule()) -> float:
-    """The share of all pixels of the ``(3, H, W)`` outputs that lie in blobs (against each output's photo)."""
-    area = sum(
-        blob.area for output, photo in zip(outputs, photos, strict=True) for blob in find_blobs(output, photo, rule)
-    )
-    return area / sum(output[0].numel() for output in outputs)
+    """The share of all pixels of the ``(3, H, W)`` outputs that lie in blobs of either kind."""
+    return sum(blob_shares(outputs, photos, rule))
