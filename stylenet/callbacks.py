@@ -88,7 +88,7 @@ class LastCheckpoint(L.Callback):
         preempted = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
         periodic = self.every_n_train_steps > 0 and step % self.every_n_train_steps == 0
         if preempted or periodic or step == trainer.max_steps:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # the full state: a run resumes from it
         if preempted:
             name = self.received.name if self.received else "a preemption signal on another process"
             log.warning("%s at step %d: saved %s; resume with ckpt_path=%s", name, step, self.path, self.path)
