@@ -124,14 +124,21 @@ def test_a_presets_content_only_start_reaches_the_system(tmp_path):
     assert off.system.content_only_steps == 0
 
 
-@pytest.mark.parametrize(("cuda", "steps", "batch"), [(False, 2000, 1), (True, 40000, 4)])
+@pytest.mark.parametrize(("cuda", "steps", "batch", "workers"), [(False, 1600, 1, 0), (True, 40000, 4, 2)])
 def test_the_default_schedule_fits_the_machine_and_counts_the_content_only_start_in_photos(
-    monkeypatch, cuda, steps, batch
+    monkeypatch, cuda, steps, batch, workers
 ):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         for preset in ("udnie", "wave"):
             cfg = compose("train", overrides=[f"paths.shared={SHARED}", f"style={preset}"])
-            assert (cfg.trainer.max_steps, cfg.data.batch_size) == (steps, batch)
+            assert (cfg.trainer.max_steps, cfg.data.batch_size, cfg.data.num_workers) == (steps, batch, workers)
             assert cfg.trainer.accelerator == ("gpu" if cuda else "cpu")
             assert cfg.system.content_only_steps * cfg.data.batch_size == 400  # photos, on either machine
+
+
+def test_the_crosslayer_loss_weighs_content_at_ten_times_the_presets(tmp_path):
+    gram = compose_train(tmp_path, ["style=starry", "loss=gram"])
+    crosslayer = compose_train(tmp_path, ["style=starry", "loss=crosslayer"])
+    assert gram.loss.content.weight == crosslayer.style.content_weight == 1e5
+    assert crosslayer.loss.content.weight == 10 * crosslayer.style.content_weight
